@@ -1017,3 +1017,103 @@ def shuffles_an_argument(x, order):
 def test_shuffling_an_argument_in_the_differentiated_function_is_refused():
     with pytest.raises(UnsupportedSyntaxError, match="first argument in place"):
         s2s.grad(shuffles_an_argument)(np.ones(3), [0, 1, 2])
+
+
+# ---- stop 71: summaries read once per reading, recursion at its fixed point, the depth limit the worst -----------
+
+def _mutual_a(v, n):
+    if n > 0:
+        _mutual_b(v, n - 1)
+    v[0] = v[0] * 3.0
+    return v
+
+
+def _mutual_b(v, n):
+    return _mutual_a(v, n)
+
+
+def _calls_both(v):
+    _mutual_a(v * 1.0, 1)  # (reads a, then b with a being read)
+    _mutual_b(v, 1)  # (b changes v through a)
+    return v
+
+
+def mutual_recursion_changes(x):
+    y = x * 1.0
+    _calls_both(y)
+    return np.sum(y * x)
+
+
+def _swaps_and_changes(v, w, n):
+    v[0] = 1.0
+    if n > 0:
+        _swaps_and_changes(w, v, n - 1)  # (changes w too, through the recursion)
+    return 0.0
+
+
+def recursion_changes_the_other(x):
+    a, b = x * 1.0, x * 2.0
+    _swaps_and_changes(np.zeros(3), b, 1)
+    return np.sum(b * x) + np.sum(a)
+
+
+def _deep(v, n):
+    return v if n == 0 else _deep(v, n - 1) * 1.0  # (recursive, changes nothing)
+
+
+def pure_recursion(x):
+    y = x * 2.0
+    z = _deep(y, 3)
+    return np.sum(z * y)
+
+
+def _changes(v):
+    v[0] = 5.0
+    return v
+
+
+def _c3(v):
+    return _changes(v)
+
+
+def _c2(v):
+    return _c3(v)
+
+
+def _c1(v):
+    return _c2(v)
+
+
+def chain_to_a_change(x):
+    y = x * 1.0
+    _c1(y)
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [mutual_recursion_changes, recursion_changes_the_other, chain_to_a_change])
+def test_changes_through_recursion_and_chains_are_refused(f):
+    """Review 241: a summary read while a function it calls was being read (mutual recursion) was kept and used
+    for a direct call, which then changed nothing (a wrong gradient, [5, -2, 4] for [9, -2, 4]); a function past
+    the depth limit was read as changing nothing (wrong since before this stop)."""
+    with pytest.raises(UnsupportedSyntaxError):
+        s2s.grad(f)(np.array([0.5, -1.0, 2.0]))
+
+
+def test_a_recursive_helper_that_changes_nothing_is_differentiated():
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(s2s.grad(pure_recursion)(x), numeric_grad(pure_recursion, x), rtol=1e-6)
+
+
+def chain_to_nothing(x):
+    y = x * 1.0
+    z = _c1(y * 1.0)
+    return np.sum(y * x) + np.sum(z)
+
+
+def test_past_the_depth_limit_a_function_may_change_anything(monkeypatch):
+    from s2s.transforms import desugar
+    monkeypatch.setattr(desugar, "_SUMMARY_DEPTH", 2)
+    with pytest.raises(UnsupportedSyntaxError):
+        s2s.grad(chain_to_a_change)(np.array([0.5, -1.0, 2.0]))
+    x = np.array([0.5, -1.0, 2.0])  # (a change of what only the chain holds: differentiated)
+    np.testing.assert_allclose(s2s.grad(chain_to_nothing)(x), numeric_grad(chain_to_nothing, x), rtol=1e-6)

@@ -777,30 +777,83 @@ def callee_summary(func, _active=(), fresh_first=False, instance=None):
     whose functions held in attributes (`self.act = np.tanh`) its calls `self.act(v)` then read.
 
     Not kept beyond one reading: a summary depends on the functions the callee calls, which may be redefined.
-    Within one (the summary of a callee and of its callees), each function's is read once: a module of modules
-    (`Two(Two(a, b), c)`) reads the same classes' functions at many places.
+    Within one (the summary of a callee and of its callees), each function's is read once (a module of modules,
+    `Two(Two(a, b), c)`, reads the same classes' functions at many places), except those whose reading met a
+    function being read (recursion: `_Reading`), which depend on what was assumed of it there.
     """
     code = getattr(func, "__code__", None)
-    # (a method read for an object is another summary than for the next object: `Two(Two(a, b), c)`'s forward
-    # reads the inner Two's forward; the same code for the same object is a recursion, not read again)
-    here = code if instance is None else (code, id(instance))
-    if code is None or here in _active or len(_active) >= _SUMMARY_DEPTH or ctx().is_runtime_helper(func) \
-            or not ctx().user_code(func):
+    if code is None or ctx().is_runtime_helper(func) or not ctx().user_code(func):
         return None  # (s2s's own helpers and library code are not read: no summary, the caller assumes the worst)
-    memo = _READ_SUMMARIES.get()
-    if memo is None:
-        token = _READ_SUMMARIES.set({})
+    reading = _READING.get()
+    if reading is None:
+        token = _READING.set(_Reading())
         try:
             return callee_summary(func, _active, fresh_first, instance)
         finally:
-            _READ_SUMMARIES.reset(token)
+            _READING.reset(token)
+    # (a method read for an object is another summary than for the next object: `Two(Two(a, b), c)`'s forward
+    # reads the inner Two's forward; the same code for the same object is a recursion)
+    here = code if instance is None else (code, id(instance))
+    if here in _active:
+        return reading.recursion(here)
+    if len(_active) >= _SUMMARY_DEPTH:
+        return reading.cut(code)
     key = (id(func), here, fresh_first)
-    if key not in memo:  # (the function kept beside its summary: its id is not another's while the reading lasts)
-        memo[key] = (func, instance, _read_summary(func, code, here, _active, fresh_first, instance))
-    return memo[key][2]
+    if key in reading.done:
+        return reading.done[key][2]
+    summary, whole = reading.read(here, lambda: _read_summary(func, code, here, _active, fresh_first, instance))
+    if whole:  # (the function kept beside its summary: its id is not another's while the reading lasts)
+        reading.done[key] = (func, instance, summary)
+    return summary
 
 
-_READ_SUMMARIES = contextvars.ContextVar("summaries_read", default=None)  # key -> (func, instance, summary)
+class _Reading:
+    """The state of one reading of summaries (`callee_summary`): those read whole (`done`), the functions being
+    read (`frames`: [here, whether it depends on a frame before it, whether a call of it was met]), and for a
+    function met again while it is read (recursion) the summary assumed for that call: nothing at first, then
+    the summary its reading gave, until the two agree (a fixed point; after _ROUNDS, every parameter)."""
+
+    _ROUNDS = 4
+
+    def __init__(self):
+        self.done, self.frames, self.assumed = {}, [], {}
+
+    def recursion(self, here):
+        at = next(k for k, frame in enumerate(self.frames) if frame[0] == here)
+        self.frames[at][2] = True
+        for frame in self.frames[at + 1:]:  # (read assuming what `here` changes: read again where it is asked)
+            frame[1] = True
+        return self.assumed.get(here)
+
+    def cut(self, code):
+        # (what it gives is the worst, so a summary holding it may be kept: kept, a nearer call of the same
+        # function is refused where it might have been read whole, and nothing is read twice)
+        every = frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
+                                           + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)])
+        from . import ownership
+        return ownership.Summary(False, every, True, f"calls functions more than {_SUMMARY_DEPTH} calls deep, which "
+                                                     "s2s does not read", certain=every)
+
+    def read(self, here, read_once):
+        """(the summary `read_once` gives at its fixed point, whether it holds no assumption of a caller's)."""
+        frame = [here, False, False]
+        self.frames.append(frame)
+        try:
+            for _ in range(self._ROUNDS):
+                frame[2] = False
+                summary = read_once()
+                if not frame[2] or summary == self.assumed.get(here):
+                    break
+                self.assumed[here] = summary
+            else:  # (no fixed point: every parameter)
+                summary = self.cut(here if not isinstance(here, tuple) else here[0])
+        finally:
+            self.frames.pop()
+            self.assumed.pop(here, None)
+        return summary, not frame[1]
+
+
+_READING = contextvars.ContextVar("summaries_read", default=None)
 
 
 def _read_summary(func, code, here, _active, fresh_first, instance):

@@ -221,11 +221,11 @@ def _wrapper(f, n_const, const_kw, n_args, kwnames):
 
 
 # function -> (its ownership Summary (what it may update; None: unknown), what the summary read: `_reads`)
-_UPDATES = Table("summaries of callees", 1024)
+_UPDATES = Table("summaries of callees", 4096)
 _NOT_KEPT = object()
 # (function, its summary's id, the callees its entries lead to) -> (those callees, answer, what the answer read:
 # `_reads`, the summary)
-_SETTLED = Table("callees settled", 512)
+_SETTLED = Table("callees settled", 4096)
 
 
 def _reading(make, func):
