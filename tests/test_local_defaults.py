@@ -96,3 +96,28 @@ def test_forms_a_call_might_see_otherwise_are_refused_with_the_reason(f, why):
     with pytest.raises(s2s.UnsupportedSyntaxError, match="defaults or keyword-only parameters") as info:
         s2s.grad(f)(X0.copy())
     assert why in str(info.value)
+
+
+f = keyword_only  # (a global named as a local function's parameter: review 241)
+
+
+def function_parameter(x):
+    def g(z, f):
+        return f(z)
+    return np.sum(g(x, np.tanh)) + np.sum(g(x, np.sin))
+
+
+def function_default(x):
+    def act(z):
+        return np.tanh(z)
+
+    def layer(z, f=act, k=2.0):
+        return f(z * k)
+    return np.sum(layer(x)) + np.sum(layer(x, k=0.5))
+
+
+@pytest.mark.parametrize("fn", [function_parameter, function_default])
+def test_a_local_functions_parameter_is_its_own_not_a_global_of_that_name(fn):
+    """Review 241: `def g(z, f): return f(z)` called as `g(x, np.tanh)` was read as calling the module's global `f`
+    (here a function of this file), and refused as updating x."""
+    np.testing.assert_allclose(s2s.grad(fn)(X0.copy()), fd_grad(fn, [X0.copy()]), rtol=1e-6, atol=1e-8)

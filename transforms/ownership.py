@@ -693,11 +693,18 @@ class _Analysis:
             if len(params) == len(e.args):  # s2s expands the call in place: its value is the body's
                 inner = dict(env)
                 inner.update(zip(params, args))
+                # (a parameter it calls is the function the call gives, `g(x, np.tanh)` of `def g(z, f): return
+                # f(z)`; the others are its own names, not a global of that name)
+                called = {n.func.id for n in walk(body) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+                body = substituted(body, {p: a for p, a in zip(params, e.args) if p in called})
+                shadowed = set(params) - self.locals
                 self.expanding.add(func.id)
+                self.locals |= shadowed
                 try:
                     return self.pts(body, inner)
                 finally:
                     self.expanding.discard(func.id)
+                    self.locals -= shadowed
         if isinstance(func, ast.Attribute) and not self.is_module_path(func):
             held = self.resolve_call(func)  # a function held by a global namespace or class (`NS.bump()`)
             if isinstance(held, types.FunctionType):
