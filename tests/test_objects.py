@@ -1086,3 +1086,79 @@ def test_a_base_classs_call_reads_the_forward_of_the_objects_class():
     np.testing.assert_allclose(s2s.grad(lambda v: np.sum(SIN_LAYER(v)) + np.sum(v))(x), np.cos(x) + 1.0)
     with pytest.raises(s2s.UnsupportedSyntaxError, match="updates"):
         s2s.grad(lambda v: np.sum(ZEROING_LAYER(v)) + np.sum(v ** 2))(x.copy())
+
+
+class _Scaled(CallsForward):
+    def __init__(self, s):
+        self.W = np.eye(3) * s
+
+    def forward(self, x):
+        return np.tanh(x @ self.W)
+
+
+class _DictOfModules(CallsForward):
+    def __init__(self, **mods):
+        self.mods = mods
+
+    def forward(self, x):
+        out = 0.0
+        for _, m in self.mods.items():
+            out = out + m(x)
+        return out
+
+
+class _ValuesOfModules(_DictOfModules):
+    def forward(self, x):
+        out = 0.0
+        for m in self.mods.values():
+            out = out + m(x)
+        return out
+
+
+class _Groups(CallsForward):
+    def __init__(self, groups):
+        self.groups = groups
+
+    def forward(self, x):
+        for group in self.groups:
+            for m in group:
+                x = m(x)
+        return x
+
+
+class _Pair(CallsForward):
+    def __init__(self, a, b):
+        self.pair = (a, b)
+
+    def forward(self, x):
+        a, b = self.pair
+        return a(x) + b(x)
+
+
+class _Numbered(CallsForward):
+    def __init__(self, *layers):
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for _, m in enumerate(self.layers):
+            x = m(x)
+        return x
+
+
+_CONTAINERS = {
+    "items": lambda a, b: _DictOfModules(a=a, b=b), "values": lambda a, b: _ValuesOfModules(a=a, b=b),
+    "groups": lambda a, b: _Groups([[a], [b, _Scaled(0.9)]]), "pair": _Pair, "enumerate": _Numbered}
+
+
+@pytest.mark.parametrize("kind", sorted(_CONTAINERS))
+def test_modules_held_in_containers_are_read_through_them(kind):
+    """Review 241: a module's submodules looped over by `.items()`/`.values()`, in a list of lists, unpacked from a
+    tuple or through `enumerate` were refused as `__call__` updating `self, x` (the first also crashed once the
+    method was read); each is followed to the objects, and one that changes its argument is refused."""
+    net = _CONTAINERS[kind](_Scaled(0.5), _Scaled(0.7))
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(s2s.grad(lambda v: np.sum(net(v) ** 2))(x), fd(lambda v: np.sum(net(v) ** 2), x),
+                               rtol=1e-6, atol=1e-8)
+    changing = _CONTAINERS[kind](_Scaled(0.5), ZeroingLayer())
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates"):
+        s2s.grad(lambda v: np.sum(changing(v) ** 2) + np.sum(v))(x.copy())

@@ -97,7 +97,8 @@ def defines_function(cls, name) -> bool:
 def follow(obj, steps):
     """The callee `steps` lead to from the object `obj`, without running code of it (no property, no
     `__getattr__`): a function the class defines comes bound to the object; an ("each", None) step (a loop's
-    variable, `for layer in self.layers`) leads to every item, as a list of callees; UNKNOWN where it cannot tell.
+    variable, `for layer in self.layers`) leads to every item, as a list of callees, a ("values", None) step to
+    every value of a dict; UNKNOWN where it cannot tell.
 
         >>> follow({"act": np.tanh}, (("item", "act"),)) is np.tanh
         True
@@ -109,6 +110,10 @@ def follow(obj, steps):
             if not isinstance(obj, list | tuple):
                 return UNKNOWN
             return Each(follow(item, steps[at + 1:]) for item in obj)
+        if kind == "values":  # (a loop over a dict's values: `for m in self.mods.values()`)
+            if type(obj) is not dict:
+                return UNKNOWN
+            return Each(follow(item, steps[at + 1:]) for item in obj.values())
         if kind == "item":
             if not isinstance(obj, dict | list | tuple):
                 return UNKNOWN

@@ -460,7 +460,8 @@ class Desugar(loops.LoopRewriter):
 
     def visit_For(self, node):
         it = node.iter
-        if mappings.is_view_call(it) and self._is_value(it.func.value) and it.func.value.id in self.locals:
+        if mappings.is_view_call(it) and isinstance(it.func.value, ast.Name) and self._is_value(it.func.value) \
+                and it.func.value.id in self.locals:  # (`self.mods.items()`: read as a list, in visit_Call)
             mappings.loop_over_keys(node, self.alloc.fresh("key"), lambda receiver: _call_helper(
                 "s2s", "mapping_keys", _runtime().mapping_keys, receiver))
         return super().visit_For(node)

@@ -2000,21 +2000,47 @@ def _calls_super(node) -> bool:
 
 def _callee_aliases(tree, stored) -> dict:
     """{name: (root, steps)} for the names bound once in `tree`, by `name = <a name, attributes and constant
-    items>` (`fn = self.g`), by a call of one (`step = f(a)`: its steps end ("result", None)) or as a loop's
-    variable (`for layer in self.layers`: ("each", None)): a call `fn(v)` calls what that path leads to."""
+    items>` (`fn = self.g`; `a, b = self.pair`: its items), by a call of one (`step = f(a)`: its steps end
+    ("result", None)) or as a loop's variable (`for layer in self.layers`, `for i, m in enumerate(...)`: ("each",
+    None); `for m in self.mods.values()`, `for k, m in self.mods.items()`: ("values", None)): a call `fn(v)` calls
+    what that path leads to."""
     once = {name for name in stored if stored.count(name) == 1}
     out = {}
+
+    def path_of(node):  # (through a name bound so before: `for row in self.grid: for m in row`)
+        path = callees.callee_path(node)
+        if path is not None and path[0] in out:
+            return out[path[0]][0], out[path[0]][1] + path[1]
+        return path if path is not None and path[0] not in stored else None
+
     for s in walk(tree):
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                 and s.targets[0].id in once:
             call = s.value if isinstance(s.value, ast.Call) and not s.value.keywords else None
-            path = callees.callee_path(call.func if call is not None else s.value)
-            if path is not None and path[0] not in stored:  # (`step = f(a)`: what a call of f returns)
+            path = path_of(call.func if call is not None else s.value)
+            if path is not None:  # (`step = f(a)`: what a call of f returns)
                 out[s.targets[0].id] = (path[0], path[1] + (("result", None),)) if call is not None else path
-        elif isinstance(s, ast.For) and isinstance(s.target, ast.Name) and s.target.id in once:
-            path = callees.callee_path(s.iter)
-            if path is not None and path[0] not in stored:
-                out[s.target.id] = path[0], path[1] + (("each", None),)
+        elif isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Tuple):
+            path = path_of(s.value)  # (`a, b = self.pair`: its items)
+            for k, t in enumerate(s.targets[0].elts):
+                if path is not None and isinstance(t, ast.Name) and t.id in once:
+                    out[t.id] = path[0], path[1] + (("item", k),)
+        elif isinstance(s, ast.For):
+            target, iterated = s.target, s.iter
+            step = ("each", None)
+            if isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Attribute) and not iterated.args \
+                    and iterated.func.attr in ("values", "items"):  # (`for m in self.mods.values()`)
+                if iterated.func.attr == "items":
+                    target = target.elts[1] if isinstance(target, ast.Tuple) and len(target.elts) == 2 else None
+                iterated, step = iterated.func.value, ("values", None)
+            elif isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Name) \
+                    and iterated.func.id == "enumerate" and len(iterated.args) == 1 and not iterated.keywords \
+                    and "enumerate" not in stored:  # (`for i, m in enumerate(self.layers)`)
+                target = target.elts[1] if isinstance(target, ast.Tuple) and len(target.elts) == 2 else None
+                iterated = iterated.args[0]
+            path = path_of(iterated)
+            if path is not None and isinstance(target, ast.Name) and target.id in once:
+                out[target.id] = path[0], path[1] + (step,)
     return out
 
 
