@@ -1050,3 +1050,27 @@ def test_a_record_holding_a_closure_over_an_array_is_still_refused():
     W, x = np.array([[0.5, -0.2], [0.1, 0.3]]), np.array([0.4, -0.7])
     with pytest.raises(s2s.UnsupportedSyntaxError, match="function value"):
         s2s.grad(held_by_method)(HeldActivation(W, lambda z: z * scale), x)
+
+
+@dataclasses.dataclass
+class StackOfActivations:
+    W: np.ndarray
+    acts: list
+
+    def __call__(self, x):
+        for a in self.acts:
+            x = a(x @ self.W)
+        return x
+
+
+def through_a_stack(m, x):
+    return np.sum(m(x) ** 2)
+
+
+def test_a_record_method_calling_the_functions_it_holds_is_differentiated():
+    """A record's method looping over the functions a field holds (`for a in self.acts`) was refused as changing x
+    (its deferred calls counted as changing everything, though each is checked where it runs)."""
+    W, x = np.eye(2) * 0.7 + 0.1, np.array([0.3, -0.4])
+    got = s2s.grad(through_a_stack)(StackOfActivations(W, [np.tanh, np.sin]), x)
+    expected = fd_grad(lambda w: through_a_stack(StackOfActivations(w, [np.tanh, np.sin]), x), [W])
+    np.testing.assert_allclose(got.W, expected, rtol=1e-6, atol=1e-8)

@@ -36,7 +36,7 @@ import dataclasses
 import inspect
 import types
 
-from . import annotations
+from . import annotations, callees
 from .context import ctx, missing
 from .desugar import VALUE_ATTRIBUTES, helper_attr, local_names
 from .walk import fix_locations, parent_map, walk
@@ -179,6 +179,10 @@ class _Objects(ast.NodeTransformer):
         or something outside, or cannot be read."""
         from .desugar import callee_summary
         summary = callee_summary(function, instance=instance)
+        if summary is not None and summary.deferred:
+            # (its calls of what its object holds, `for l in self.layers: x = l(x)`: the method is differentiated,
+            # and each such call is checked where it runs, s2s.call_vjp)
+            summary = callees.settle(summary, lambda entry: set())
         if summary is None or summary.updated_params or summary.changes_outside:
             what = ("cannot be read to show it changes nothing" if summary is None else
                     f"changes {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params
