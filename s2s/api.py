@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 import functools
 import inspect
 import linecache
@@ -186,7 +187,7 @@ def _record_params(func, args, kwargs=None, wrt=()) -> tuple:
     (transforms/desugar.py; `s2s.has_key` checks it)."""
     out = []
     for p, a in _positional_values(func, args, kwargs):
-        if _is_record(a) and _has_own_methods(type(a)):
+        if _is_record(a) and (_has_own_methods(type(a)) or _holds_functions(a)):
             out.append((p, type(a)))
         elif type(a) in (list, tuple) and a and _is_record(a[0]) and all(type(v) is type(a[0]) for v in a) \
                 and _has_own_methods(type(a[0])):
@@ -213,6 +214,17 @@ def _dict_paths(d, depth=0) -> tuple:
         if d and all(type(v) is dict for v in d.values()):
             out.append(("*",))
     return tuple(out)
+
+
+def _holds_functions(record) -> bool:
+    """Whether a field of the namedtuple or dataclass instance `record` holds a function (`f: object = np.tanh`),
+    which `record.f(z)` calls (transforms/objects.py)."""
+    try:
+        values = record if isinstance(record, tuple) else [getattr(record, f.name, None)
+                                                           for f in dataclasses.fields(record)]
+    except TypeError:  # (a class that reads its fields its own way)
+        return False
+    return any(callable(v) and not isinstance(v, type | np.ndarray) for v in values)
 
 
 def _has_own_methods(cls) -> bool:

@@ -1074,3 +1074,21 @@ def test_a_record_method_calling_the_functions_it_holds_is_differentiated():
     got = s2s.grad(through_a_stack)(StackOfActivations(W, [np.tanh, np.sin]), x)
     expected = fd_grad(lambda w: through_a_stack(StackOfActivations(w, [np.tanh, np.sin]), x), [W])
     np.testing.assert_allclose(got.W, expected, rtol=1e-6, atol=1e-8)
+
+
+HeldOnly = collections.namedtuple("HeldOnly", ["W", "f"])  # (no method of its own: held functions are enough)
+
+
+def held_field_without_methods(p, x):
+    return np.sum(p.f(p.W @ x) ** 2)
+
+
+@pytest.mark.parametrize("act", [np.tanh, np.sort, np.cumsum])
+def test_a_record_with_no_methods_holding_a_function_is_called_through_the_field(act):
+    """Review 242: `p.f(z)` of a record whose class defines no method was refused as an unknown method (the code was
+    made for records with methods only), and a NumPy function that is no ufunc (np.sort, np.cumsum) as a function
+    value depending on the input."""
+    W, x = np.array([[0.5, -0.2], [0.1, 0.3]]), np.array([0.4, -0.7])
+    got = s2s.grad(held_field_without_methods)(HeldOnly(W, act), x)
+    expected = fd_grad(lambda w: held_field_without_methods(HeldOnly(w, act), x), [W])
+    np.testing.assert_allclose(got.W, expected, rtol=1e-6, atol=1e-8)

@@ -755,7 +755,7 @@ def ownership_updates(pf, tree, helpers):
         raise pf.error(ctx().unsupported, exc.message, exc.node, hint=exc.hint) from None
 
 
-_SUMMARY_DEPTH = 12  # callees of callees...: deeper calls are assumed to do the worst
+_SUMMARY_DEPTH = 24  # callees of callees...: deeper calls are assumed to do the worst
 _MUTABLE = (list, dict, set, bytearray, np.ndarray)
 
 

@@ -324,16 +324,27 @@ def _updated_params(func, bound: dict, roots=None, summary=_NOT_KEPT):
     def settled():
         found = [set() if c is None else callees.changed_keys(c, reader) for c in followed]  # (None: settled before)
         first = next(iter(inspect.signature(func).parameters), None) if "." in func.__qualname__ else None
-        through = [(getattr(getattr(c, "__func__", c), "__qualname__", None) or type(c).__name__)
-                   + (", which it is given" if e.root != first or not e.steps else
-                      ", a method of its object" if _method_object(getattr(c, "__func__", None), (
-                          getattr(c, "__self__", None),)) is not None else ", which its object holds")
+        through = [_callee_name(c, reader) + (
+                   ", which it is given" if e.root != first or not e.steps else
+                   ", a method of its object" if _method_object(getattr(c, "__func__", None), (
+                       getattr(c, "__self__", None),)) is not None else ", which its object holds")
                    for c, e, keys in zip(followed, summary.deferred, found) if keys is callees.ALL or keys]
         return callees.settle(summary, lambda entry: found[summary.deferred.index(entry)]).updated_params, through
 
     answer, reads = _reading(settled, func)
     _SETTLED.put(key, (followed, answer, reads, summary))
     return answer
+
+
+def _callee_name(callee, reader) -> str:
+    """The callee a deferred entry led to, as a message names it: a function's or class's name; of the items a loop
+    reaches (`for layer in self.layers`), those that change something."""
+    from s2s.transforms import callees
+    if isinstance(callee, callees.Each):
+        changing = [c for c in callee if callees.changed_keys(c, reader)]
+        return " and ".join(dict.fromkeys(_callee_name(c, reader) for c in changing or callee)) or "its items"
+    function = getattr(callee, "__func__", callee)
+    return getattr(function, "__qualname__", None) or f"a {type(callee).__name__}"
 
 
 def _first_argument_changed(func) -> tuple[str, str] | None:
@@ -931,6 +942,12 @@ def _holds_nothing(f) -> bool:
     call through a function value."""
     if isinstance(f, np.ufunc):
         return True
+    from s2s import rules
+    try:
+        if rules.lookup(f) is not None and not isinstance(f, types.MethodType):  # (np.sort, np.linalg.norm)
+            return True
+    except TypeError:  # (unhashable)
+        return False
     if isinstance(f, types.BuiltinFunctionType):
         return f.__self__ is None or isinstance(f.__self__, types.ModuleType)
     return isinstance(f, types.FunctionType) and not f.__closure__ and not f.__defaults__ and not f.__kwdefaults__
