@@ -366,6 +366,7 @@ class _Analysis:
         self.nested = {n.name for n in walk(tree) if isinstance(n, ast.FunctionDef) and n is not tree}
         self.rebound = set(self.params) & set(stored)  # parameters bound again in the body
         self.aliases = _callee_aliases(tree, stored)  # `fn = self.g` (bound once): fn -> ("self", steps)
+        self.expanded_bodies = {}  # id(call of a local function of one expression) -> (call, its body as called)
         self.factories = self.made_by_factories(tree, stored)  # `f = make_scale(3.0)` (bound once): f -> make_scale
 
     # ---- liveness (backward) ------------------------------------------------------------------------
@@ -695,8 +696,12 @@ class _Analysis:
                 inner.update(zip(params, args))
                 # (a parameter it calls is the function the call gives, `g(x, np.tanh)` of `def g(z, f): return
                 # f(z)`; the others are its own names, not a global of that name)
-                called = {n.func.id for n in walk(body) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-                body = substituted(body, {p: a for p, a in zip(params, e.args) if p in called})
+                # (made once per call: the loops' fixed point reads the same nodes, whose sites are theirs)
+                if id(e) not in self.expanded_bodies:
+                    called = {n.func.id for n in walk(body) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+                    given = {p: a for p, a in zip(params, e.args) if p in called}
+                    self.expanded_bodies[id(e)] = (e, substituted(body, given) if given else body)
+                body = self.expanded_bodies[id(e)][1]
                 shadowed = set(params) - self.locals
                 self.expanding.add(func.id)
                 self.locals |= shadowed
