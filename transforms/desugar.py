@@ -826,14 +826,12 @@ class _Reading:
             frame[1] = True
         return self.assumed.get(here)
 
-    def cut(self, code):
+    @staticmethod
+    def cut(code):
         # (what it gives is the worst, so a summary holding it may be kept: kept, a nearer call of the same
         # function is refused where it might have been read whole, and nothing is read twice)
-        every = frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
-                                           + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)])
-        from . import ownership
-        return ownership.Summary(False, every, True, f"calls functions more than {_SUMMARY_DEPTH} calls deep, which "
-                                                     "s2s does not read", certain=every)
+        return _changing_everything(code, f"calls functions more than {_SUMMARY_DEPTH} calls deep, which s2s does "
+                                          "not read")
 
     def read(self, here, read_once):
         """(the summary `read_once` gives at its fixed point, whether it holds no assumption of a caller's)."""
@@ -847,7 +845,8 @@ class _Reading:
                     break
                 self.assumed[here] = summary
             else:  # (no fixed point: every parameter)
-                summary = self.cut(here if not isinstance(here, tuple) else here[0])
+                summary = _changing_everything(here[0] if isinstance(here, tuple) else here,
+                                               f"calls itself in ways s2s did not settle in {self._ROUNDS} readings")
         finally:
             self.frames.pop()
             self.assumed.pop(here, None)
@@ -855,6 +854,19 @@ class _Reading:
 
 
 _READING = contextvars.ContextVar("summaries_read", default=None)
+
+
+def _parameter_names(code) -> frozenset:
+    """Every parameter of the function whose code is `code`, `*args` and `**kwargs` included."""
+    return frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04)
+                                      + bool(code.co_flags & 0x08)])
+
+
+def _changing_everything(code, why):
+    """The Summary of a function that may change every argument, and something outside (`why`)."""
+    from . import ownership
+    every = _parameter_names(code)
+    return ownership.Summary(False, every, True, why, certain=every)
 
 
 def _read_summary(func, code, here, _active, fresh_first, instance):
@@ -866,8 +878,6 @@ def _read_summary(func, code, here, _active, fresh_first, instance):
         pf = _parsed(func)
     except Exception:  # noqa: BLE001 - no source: the caller assumes the worst
         return None
-    every = frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
-                                       + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)])
     try:
         tree = _first_made_here(pf.tree) if fresh_first else pf.tree
         return ownership.summarise(tree, pf.resolve, _rule_of,
@@ -876,14 +886,12 @@ def _read_summary(func, code, here, _active, fresh_first, instance):
     except ownership.OwnershipError as exc:  # an update s2s cannot follow (np.copyto, out=, ufunc.at, ...)
         line = getattr(exc.node, "lineno", None)
         # (which may be of any argument: a caller that runs the function as it is, `s2s.call_plain`, refuses)
-        return ownership.Summary(False, every, True, f"has an update s2s cannot follow (line {line}: {exc.message})",
-                                 certain=every)
+        return _changing_everything(code, f"has an update s2s cannot follow (line {line}: {exc.message})")
     except (ctx().unsupported, ctx().no_rule):  # a refusal of what it reads (a refused global): no summary, as
         return None                               # for one without source; where it is called, that call decides
     except Exception as exc:  # noqa: BLE001 - s2s's own reading failed: it may update any argument (not "unknown",
         # which some readers take as changing nothing they must check: a failure must not hide an update)
-        return ownership.Summary(False, every, True, f"could not be read by s2s ({type(exc).__name__}: {exc})",
-                                 certain=every)
+        return _changing_everything(code, f"could not be read by s2s ({type(exc).__name__}: {exc})")
 
 
 def summary_at(pf, func, call: ast.Call, is_local=lambda node: False, local_functions=None):

@@ -1796,9 +1796,11 @@ class _Analysis:
 
     def own_method_changes(self, func, call=None) -> tuple[bool, bool]:
         """(whether it may change the arguments it is given, whether it may change the object) for `self.m(...)` in
-        a method of the class `self.owner`: the class's function `m` and each subclass's, by their summaries; a
-        name no class has a function of (`self.fn`, a function the object holds) may change both. (False, False)
-        where the receiver is not the method's own object."""
+        a method of the class `self.owner`: the function `m` of the object's class where the object is known, else
+        the functions of the class and its subclasses that define it, each read once (where they differ, or the
+        object may hold `m`, `object_decides` leaves the call to the caller); a name no class has a function of
+        (`self.fn`, a function the object holds) may change both. (False, False) where the receiver is not the
+        method's own object, or the object decides."""
         params = _params(self.tree)
         if not params or not isinstance(func.value, ast.Name) or func.value.id != params[0] \
                 or self.object_decides(func):
@@ -1810,19 +1812,12 @@ class _Analysis:
                 passed = set(range(len(call.args))) | {k.arg for k in call.keywords} if call is not None else keys
                 starred = call is not None and any(isinstance(a, ast.Starred) for a in call.args)
                 return bool((keys - {callees.SELF}) & passed or starred and keys - {callees.SELF}), callees.SELF in keys
-        classes, todo = [], [self.owner]
-        while todo and self.instance is None:  # (an object's own class alone; else its subclasses too)
-            cls = todo.pop()
-            classes.append(cls)
-            todo.extend(cls.__subclasses__())
-        arguments = obj = False
         # (the object's own class where it is known: `self.forward(x)` in a base class's `__call__` is the subclass's;
-        # else the method's class and its subclasses, those that define the function: a base class that leaves it to
-        # its subclasses, PyTorch's `Module.__call__`, is no function of its own)
-        classes = classes or [type(self.instance) if self.instance is not None else self.owner]
-        defining = [cls for cls in classes if _class_function(cls, func.attr) is not None]
-        for cls in defining or classes:
-            method = _class_function(cls, func.attr)
+        # else those of the method's class and its subclasses that define the function)
+        methods = [_class_function(type(self.instance), func.attr)] if self.instance is not None else \
+            [m for m in self.hierarchy_functions(func.attr) if m is not None] or [None]
+        arguments = obj = False
+        for method in methods:
             summary = None if method is None else self.summary_of(method) if self.instance is None else \
                 self.reader.summary(method, instance=self.instance)
             if summary is None or summary.changes_outside:
@@ -1838,6 +1833,16 @@ class _Analysis:
             obj |= bool(summary.updated_params & first)
         return arguments, obj
 
+    def hierarchy_functions(self, name) -> list:
+        """The function `name` of the method's class and of each subclass (None for one that has none of its own
+        for every object: `_class_function`), each once, the class's first."""
+        classes, todo = [], [self.owner]
+        while todo:
+            cls = todo.pop()
+            classes.append(cls)
+            todo.extend(cls.__subclasses__())
+        return list(dict.fromkeys(_class_function(cls, name) for cls in classes))
+
     def object_decides(self, func) -> bool:
         """Summarising a method for no object in particular: whether `self.m(...)` calls a function only its object
         tells (one it holds, `self.act = np.tanh`, or its class's among several: a base class's `__call__` calling the
@@ -1845,12 +1850,7 @@ class _Analysis:
         settles it, and until then it may change what it is given) instead of counting every subclass's changes."""
         if self.instance is not None or self.owner is None or self.params[0] in self.rebound:
             return False
-        classes, todo = [], [self.owner]
-        while todo:
-            cls = todo.pop()
-            classes.append(cls)
-            todo.extend(cls.__subclasses__())
-        functions = {_class_function(cls, func.attr) for cls in classes}
+        functions = self.hierarchy_functions(func.attr)
         return None in functions or len(functions) > 1
 
     def instance_method_reads_only(self, func, env) -> bool:

@@ -324,10 +324,7 @@ def _updated_params(func, bound: dict, roots=None, summary=_NOT_KEPT):
     def settled():
         found = [set() if c is None else callees.changed_keys(c, reader) for c in followed]  # (None: settled before)
         first = next(iter(inspect.signature(func).parameters), None) if "." in func.__qualname__ else None
-        through = [_callee_name(c, reader) + (
-                   ", which it is given" if e.root != first or not e.steps else
-                   ", a method of its object" if _method_object(getattr(c, "__func__", None), (
-                       getattr(c, "__self__", None),)) is not None else ", which its object holds")
+        through = [_callee_name(c, reader) + _how_reached(c, e, first)
                    for c, e, keys in zip(followed, summary.deferred, found) if keys is callees.ALL or keys]
         return callees.settle(summary, lambda entry: found[summary.deferred.index(entry)]).updated_params, through
 
@@ -345,6 +342,15 @@ def _callee_name(callee, reader) -> str:
         return " and ".join(dict.fromkeys(_callee_name(c, reader) for c in changing or callee)) or "its items"
     function = getattr(callee, "__func__", callee)
     return getattr(function, "__qualname__", None) or f"a {type(callee).__name__}"
+
+
+def _how_reached(callee, entry, first) -> str:
+    """How a method reaches the `callee` of its deferred `entry` (`first`: its object's parameter, None for a
+    function that is no method), as the message says it: given, held by its object, or its object's method."""
+    if entry.root != first or not entry.steps:
+        return ", which it is given"
+    bound = _method_object(getattr(callee, "__func__", None), (getattr(callee, "__self__", None),))
+    return ", a method of its object" if bound is not None else ", which its object holds"
 
 
 def _first_argument_changed(func) -> tuple[str, str] | None:
