@@ -311,9 +311,10 @@ def augments_global_row(x):
     return np.sum(r)
 
 
-# (np.add.at is differentiated since stop 59: tests/transforms/test_ufunc_at.py)
-IN_PLACE_CALLS = [uses_copyto, uses_fill_diagonal, uses_put, uses_putmask, uses_place,
-                  uses_multiply_at, uses_fill_method, uses_fill_function, uses_sort_method, uses_list_extend,
+# (np.add.at is differentiated since stop 59: tests/transforms/test_ufunc_at.py; NumPy's writers since stop 72,
+# as statements of their own: tests/test_numpy_writers.py)
+NUMPY_WRITERS = [uses_copyto, uses_fill_diagonal, uses_put, uses_putmask, uses_place]
+IN_PLACE_CALLS = [uses_multiply_at, uses_fill_method, uses_fill_function, uses_sort_method, uses_list_extend,
                   uses_shuffle, updates_global]
 
 
@@ -325,6 +326,14 @@ def test_in_place_functions_are_refused_before_running(f):
         s2s.derivative(f)
     assert info.value.lineno is not None and info.value.hint
     assert np.array_equal(x, before) and np.array_equal(G, g_before)
+
+
+@pytest.mark.parametrize("f", NUMPY_WRITERS, ids=lambda f: f.__name__)
+def test_numpy_writers_on_an_array_the_function_made_are_differentiated(f):
+    x = np.array([1.0, 2.0, 3.0])
+    before = x.copy()
+    np.testing.assert_allclose(s2s.grad(f)(x), numeric_grad(f, x), atol=1e-8)
+    assert np.array_equal(x, before)
 
 
 def test_update_of_a_view_of_a_global_is_refused():

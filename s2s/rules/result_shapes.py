@@ -1580,6 +1580,19 @@ def setitem(site):
     return x if _array(x) and x != () else None
 
 
+def written(site):
+    """s2s.filled_diagonal(a, val), s2s.copied_to(dst, src), ... (NumPy's writers run on a copy): the array's
+    shape (the values are cast into it, or it raises)."""
+    a = site.shape(0) if site.nargs >= 1 else None
+    return a if _array(a) and a != () else None
+
+
+def written_adjoint(site):
+    """s2s.written_target_grad(g, name, a, args, kwargs): the adjoint of a writer's array, a's shape."""
+    a = site.shape(2) if site.nargs >= 4 else None
+    return a if _array(a) and a != () else None
+
+
 def setitem_grads(site):
     """s2s.setitem_grads(g, x, index): (the adjoint for x, the item's): the first has the array g's shape, the
     second that of g[index] (the item's adjoint is read from g, then cast as x holds it) where x holds real floats:

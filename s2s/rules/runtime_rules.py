@@ -49,6 +49,32 @@ for _at, _sign in ((rt.added_at, ""), (rt.subtracted_at, "-")):
     defrule_for(_at, f"{_at.__name__}(a, indices, b)", result_shape=shapes.setitem, real=shapes.real_of_first(3),
                 a="g", b=f"unbroadcast({_sign}g[indices], b)", a_dot="s2s.dense_tangent(a_dot, a)",
                 b_dot=f"s2s.{_at.__name__}(s2s.dense_tangent(0.0, a), indices, b_dot)")
+# NumPy's writers run on a copy (transforms/ufunc_at.py, s2s/runtime/writers.py): the array's adjoint is g where
+# the writer kept its entry, the values' the entries of g written from each; linear in the array and the values
+# jointly, so the tangent is the writer run on the two tangents. (helper, its signature, NumPy's name, the array,
+# the values, the other arguments as the writer takes them)
+for _helper, _signature, _name, _array, _values, _args, _kwargs in (
+        (rt.filled_diagonal, "filled_diagonal(a, val, wrap=False)", "fill_diagonal", "a", "val", "({v}, wrap)", "None"),
+        (rt.copied_to, "copied_to(dst, src, casting='same_kind', where=True)", "copyto", "dst", "src", "({v},)",
+         "{'casting': casting, 'where': where}"),
+        (rt.putmasked, "putmasked(a, mask, values)", "putmask", "a", "values", "(mask, {v})", "None"),
+        (rt.placed, "placed(arr, mask, vals)", "place", "arr", "vals", "(mask, {v})", "None"),
+        (rt.put_into, "put_into(a, ind, v, mode='raise')", "put", "a", "v", "(ind, {v})", "{'mode': mode}"),
+        (rt.put_along, "put_along(arr, indices, values, axis)", "put_along_axis", "arr", "values",
+         "(indices, {v}, axis)", "None"),
+        (rt.filled, "filled(a, value)", "fill", "a", "value", "({v},)", "None")):
+    _given = _args.format(v=_values)
+    defrule_for(_helper, _signature, result_shape=shapes.written, **{
+        _array: f"s2s.written_target_grad(g, '{_name}', {_array}, {_given}, {_kwargs})",
+        _values: f"s2s.written_values_grad(g, '{_name}', {_array}, {_given}, {_kwargs})",
+        f"{_array}_dot": f"s2s.written_tangent('{_name}', s2s.dense_tangent({_array}_dot, {_array}), "
+                         f"{_args.format(v='0.0')}, {_kwargs})",
+        f"{_values}_dot": f"s2s.written_tangent('{_name}', s2s.dense_tangent(0.0, {_array}), "
+                          f"{_args.format(v=_values + '_dot')}, {_kwargs})"})
+defrule_for(rt.written_target_grad, "written_target_grad(g, name, a, args, kwargs=None)", shape_only=("a", "args"),
+            linear=("g",), result_shape=shapes.written_adjoint)
+defrule_for(rt.written_values_grad, "written_values_grad(g, name, a, args, kwargs=None)", shape_only=("a", "args"),
+            linear=("g",))
 defrule_for(rt.slice_kept, "slice_kept(x, index, v)", structured=True, linear=("v",), tangent_from_adjoint=True,
             v="g")
 defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None

@@ -189,7 +189,9 @@ facts("np.asmatrix(data)", "np.require(a)",
       returns_view="sometimes")
 
 # NumPy functions and ndarray methods that change their first argument in place: refused (transforms/ownership.py),
-# with the hint of how to write the same without the update
+# with the hint of how to write the same without the update (np.copyto, np.put, np.putmask, np.place,
+# np.fill_diagonal and np.put_along_axis called as a statement of their own, on a variable, are written as the
+# update they are by transforms/ufunc_at.py: these hints are for their other uses, a function value, a result read)
 facts("np.copyto(dst, src)", mutates="assign instead: `dst = np.broadcast_to(src, dst.shape).copy()` (or "
                                      "`dst[...] = src` on an array the function made itself)")
 facts("np.put(a, ind, v)", "np.ndarray.put(a, ind, v)",

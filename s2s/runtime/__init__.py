@@ -334,6 +334,18 @@ from s2s.runtime.tangents import (  # noqa: F401
     dense_list,
     dense_tangent,
 )
+from s2s.runtime.writers import (  # noqa: F401
+    copied_to,
+    filled,
+    filled_diagonal,
+    placed,
+    put_along,
+    put_into,
+    putmasked,
+    written_tangent,
+    written_target_grad,
+    written_values_grad,
+)
 from s2s.runtime.zero import (  # noqa: F401
     ZERO,
     is_zero,
