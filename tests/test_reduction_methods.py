@@ -44,9 +44,12 @@ def test_the_rules_say_which_functions_are_methods():
     for name, rule in stated.items():
         func = getattr(np, name[3:])
         keywords = set(rule.params[1:]) - {"out"}
-        assert keywords <= {"axis", "keepdims", "dtype", "ddof"}, name
+        assert keywords <= {"axis", "keepdims", "dtype", "ddof", "initial", "where"}, name
         for kw in ({}, {"axis": 1}, {"axis": 0, "keepdims": True}, {"axis": -1, "dtype": np.float64},
-                   {"axis": 0, "ddof": 1}, {"ddof": 2, "keepdims": True}):
+                   {"axis": 0, "ddof": 1}, {"ddof": 2, "keepdims": True}, {"axis": 1, "where": x > 0, "initial": 0.5},
+                   {"where": x < 0.3}, {"axis": 0, "where": x > -0.5, "keepdims": True}):
+            if "where" in kw and "initial" in keywords:
+                kw = {"initial": -3.0, **kw}  # (a maximum with `where=` needs one)
             if set(kw) <= keywords:
                 np.testing.assert_array_equal(func(x, **kw), getattr(x, rule.array_method)(**kw), err_msg=name)
 

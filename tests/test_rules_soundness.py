@@ -729,6 +729,42 @@ def _h_subtract_at(x):
     return np.sum(a ** 3)
 
 
+def _h_filled_diagonal(x):
+    a = np.outer(np.sin(x), x) * 0.5
+    np.fill_diagonal(a, x * x)
+    return np.sum(a ** 3) + np.sum(a * np.cos(a))
+
+
+def _h_copied_to(x):
+    a = np.outer(np.sin(x), x) * 0.5
+    np.copyto(a, np.exp(x), where=np.array([True, False, True]))
+    return np.sum(a ** 3) + np.sum(a * np.cos(a))
+
+
+def _h_putmasked(x):
+    a = np.outer(np.sin(x), x) * 0.5
+    np.putmask(a, np.arange(9).reshape(3, 3) % 2 == 0, x[:2] * x[2])
+    return np.sum(a ** 3) + np.sum(a * np.cos(a))
+
+
+def _h_placed(x):
+    a = np.outer(np.sin(x), x) * 0.5
+    np.place(a, np.arange(9).reshape(3, 3) % 3 == 1, np.tanh(x))
+    return np.sum(a ** 3) + np.sum(a * np.cos(a))
+
+
+def _h_put_into(x):
+    a = np.outer(np.sin(x), x) * 0.5
+    np.put(a, [0, 4, 0, 8], x * x[1])
+    return np.sum(a ** 3) + np.sum(a * np.cos(a))
+
+
+def _h_put_along(x):
+    a = np.outer(np.sin(x), x) * 0.5
+    np.put_along_axis(a, np.array([[2], [0], [1]]), x[:, None] ** 2, axis=1)
+    return np.sum(a ** 3) + np.sum(a * np.cos(a))
+
+
 HESSIAN_SAMPLES = {
     # builtins and the helpers desugaring brings in
     "abs": (lambda x: abs(x) ** 3 + abs(x) * math.sin(x), -0.7),
@@ -746,6 +782,9 @@ HESSIAN_SAMPLES = {
     "item": (lambda x: np.sin(x).item() ** 3, np.array([0.7])),
     "added_at": (_h_add_at, _X3),
     "subtracted_at": (_h_subtract_at, _X3),
+    "filled_diagonal": (_h_filled_diagonal, _X3), "copied_to": (_h_copied_to, _X3),
+    "putmasked": (_h_putmasked, _X3), "placed": (_h_placed, _X3), "put_into": (_h_put_into, _X3),
+    "put_along": (_h_put_along, _X3),
     # math
     "math.acos": (lambda x: math.acos(x) * x, 0.3), "math.acosh": (lambda x: math.acosh(x) * x, 1.7),
     "math.asin": (lambda x: math.asin(x) * x, 0.3), "math.asinh": (lambda x: math.asinh(x) * x, 0.6),

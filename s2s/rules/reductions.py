@@ -25,11 +25,13 @@ from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
 
-_sum = defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, array_method="sum", real=True, safe=True,
+_sum = defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True)",
+        reduction=True, array_method="sum", real=True, safe=True,
         methods=("sum",),
         a="s2s.expand_reduced(g, a, axis, keepdims)",
         a_dot="np.sum(a_dot, axis=axis, keepdims=keepdims)")
-_mean = defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, array_method="mean", real=True, safe=True,
+_mean = defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True)",
+        reduction=True, array_method="mean", real=True, safe=True,
         methods=("mean",),
         a="s2s.expand_reduced(g, a, axis, keepdims) / s2s.reduced_size(a, axis)",
         a_dot="np.mean(a_dot, axis=axis, keepdims=keepdims)")
@@ -37,18 +39,22 @@ _prod = defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", r
         a="s2s.grad_prod(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_prod(1.0, ans, a, axis, True), axis=axis, keepdims=keepdims)")
 # max and min of a real array are real; they raise on an empty one only
-defrule("np.max(a, axis=None, out=None, keepdims=False)", reduction=True, array_method="max", real=real_of_one,
+_max = defrule("np.max(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
+        reduction=True, array_method="max", real=real_of_one,
         safe_if_nonempty=True, methods=("max",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.min(a, axis=None, out=None, keepdims=False)", reduction=True, array_method="min", real=real_of_one,
+_min = defrule("np.min(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
+        reduction=True, array_method="min", real=real_of_one,
         safe_if_nonempty=True, methods=("min",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.amax(a, axis=None, out=None, keepdims=False)", reduction=True, array_method="max", real=real_of_one, safe_if_nonempty=True,
+_amax = defrule("np.amax(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
+        reduction=True, array_method="max", real=real_of_one, safe_if_nonempty=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.amin(a, axis=None, out=None, keepdims=False)", reduction=True, array_method="min", real=real_of_one, safe_if_nonempty=True,
+_amin = defrule("np.amin(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
+        reduction=True, array_method="min", real=real_of_one, safe_if_nonempty=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
 # the NaN-ignoring reductions: NaN entries get no adjoint (nanmean divides by the count of the others); nanmax and
@@ -137,8 +143,54 @@ def _dtype_variant(rule):
     rule.variant = variant
 
 
+# `where=` (the entries a reduction reads) and `initial=` (a value it starts from): at call sites that pass one,
+# the adjoint goes to the entries `where` includes (the maximum's to its tied entries there, none where `initial`
+# is the extreme); the tangent is the reduction of the tangent with the same `where`. A differentiated `initial`
+# is refused (no template), as is `where=` of np.prod, np.var and np.std (not in their signatures).
+_EXTREME_WHERE = dict(
+    a="s2s.grad_extreme_where(g, ans, a, axis, keepdims, where)",
+    a_dot="np.sum(a_dot * s2s.grad_extreme_where(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True, where), "
+          "axis=axis, keepdims=keepdims)")
+_MASKED = [  # (the rule, its variant)
+    (_sum, defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True)",
+                  register=False, reduction=True, real=True, a="s2s.grad_sum_where(g, a, axis, keepdims, where)",
+                  a_dot="np.sum(a_dot, axis=axis, keepdims=keepdims, where=where)")),
+    (_mean, defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True)", register=False,
+                   reduction=True, real=True, a="s2s.grad_mean_where(g, a, axis, keepdims, where)",
+                   a_dot="np.mean(a_dot, axis=axis, keepdims=keepdims, where=where)")),
+    *((_rule, defrule(f"np.{_name}(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
+                      register=False, reduction=True, real=real_of_one, **_EXTREME_WHERE))
+      for _rule, _name in ((_max, "max"), (_min, "min"), (_amax, "amax"), (_amin, "amin"))),
+]
+helper_rule(rt.grad_sum_where, "grad_sum_where(g, a, axis, keepdims, where)", shape_only=("a",), linear=("g",))
+helper_rule(rt.grad_mean_where, "grad_mean_where(g, a, axis, keepdims, where)", shape_only=("a",), linear=("g",))
+helper_rule(rt.grad_extreme_where, "grad_extreme_where(g, ans, x, axis, keepdims, where)", shape_only=("x", "ans"),
+            linear=("g",))
+
+
+def _passed(bound, name) -> bool:
+    value = bound.get(name)
+    return value is not None and not (isinstance(value, ast.Constant) and value.value is None)
+
+
+def _masked_variant(rule, masked):
+    """`rule` at call sites that pass `where=` or `initial=`: `masked` (guarded by the dtype where `dtype=` is
+    passed too); at other call sites the dtype variant, if any."""
+    by_dtype = rule.variant
+    if by_dtype is not None:
+        _dtype_variant(masked)
+
+    def variant(bound):
+        if _passed(bound, "where") or _passed(bound, "initial"):
+            return masked.at_site(bound)
+        return by_dtype(bound) if by_dtype is not None else None
+    rule.variant = variant
+
+
 for _rule in (_sum, _mean, _prod, _var, _std):
     _dtype_variant(_rule)
+for _rule, _masked in _MASKED:
+    _masked_variant(_rule, _masked)
 defrule("np.cumsum(a, axis=None)", methods=("cumsum",), a="s2s.grad_cumsum(g, a, axis)",
         result_shape=accumulated, real=real_of_one,
         a_dot="np.cumsum(a_dot, axis=axis)")

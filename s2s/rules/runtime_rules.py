@@ -61,8 +61,7 @@ for _helper, _signature, _name, _array, _values, _args, _kwargs in (
         (rt.placed, "placed(arr, mask, vals)", "place", "arr", "vals", "(mask, {v})", "None"),
         (rt.put_into, "put_into(a, ind, v, mode='raise')", "put", "a", "v", "(ind, {v})", "{'mode': mode}"),
         (rt.put_along, "put_along(arr, indices, values, axis)", "put_along_axis", "arr", "values",
-         "(indices, {v}, axis)", "None"),
-        (rt.filled, "filled(a, value)", "fill", "a", "value", "({v},)", "None")):
+         "(indices, {v}, axis)", "None")):
     _given = _args.format(v=_values)
     defrule_for(_helper, _signature, result_shape=shapes.written, **{
         _array: f"s2s.written_target_grad(g, '{_name}', {_array}, {_given}, {_kwargs})",

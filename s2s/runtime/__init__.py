@@ -232,6 +232,8 @@ from s2s.runtime.reductions import (  # noqa: F401
     grad_cumprod_dot,
     grad_cumsum,
     grad_extreme,
+    grad_extreme_where,
+    grad_mean_where,
     grad_median,
     grad_norm,
     grad_prod,
@@ -240,6 +242,7 @@ from s2s.runtime.reductions import (  # noqa: F401
     grad_running_extreme,
     grad_select,
     grad_std,
+    grad_sum_where,
     grad_var,
     keep,
     median_tangent,
@@ -336,7 +339,6 @@ from s2s.runtime.tangents import (  # noqa: F401
 )
 from s2s.runtime.writers import (  # noqa: F401
     copied_to,
-    filled,
     filled_diagonal,
     placed,
     put_along,

@@ -56,6 +56,48 @@ def grad_extreme(g, ans, x, axis, keepdims):
 
 
 @linear_in_g
+def grad_sum_where(g, a, axis, keepdims, where):
+    """Adjoint of `np.sum(a, axis, keepdims=keepdims, where=where)`: `g` on the entries `where` includes, 0 on
+    the others.
+
+    >>> grad_sum_where(2.0, np.ones(3), None, False, np.array([True, False, True]))
+    array([2., 0., 2.])
+    """
+    out = expand_reduced(g, a, axis, keepdims)
+    return np.where(where, out, np.zeros((), np.result_type(out)))
+
+
+@linear_in_g
+def grad_mean_where(g, a, axis, keepdims, where):
+    """Adjoint of `np.mean(a, axis, keepdims=keepdims, where=where)`: `g` over the number of entries included,
+    on the entries `where` includes, 0 on the others (also where it includes none: the mean is NaN there).
+
+    >>> grad_mean_where(1.0, np.ones(4), None, False, np.array([True, False, True, True]))
+    array([0.33333333, 0.        , 0.33333333, 0.33333333])
+    """
+    count = np.sum(np.broadcast_to(where, np.shape(a)), axis=axis, keepdims=True, dtype=_float_dtype(a))
+    out = expand_reduced(g, a, axis, keepdims)
+    return np.where(where, out / np.where(count == 0, 1.0, count), np.zeros((), np.result_type(out)))
+
+
+@linear_in_g
+def grad_extreme_where(g, ans, x, axis, keepdims, where):
+    """Adjoint of np.max/np.min with `where=` or `initial=`: `g` split evenly between the tied extreme entries
+    that `where` includes; none where `initial` is the extreme (no entry equals it), NaN where the result is
+    NaN (as `grad_extreme` gives).
+
+    >>> grad_extreme_where(1.0, 3.0, np.array([3.0, 1.0, 3.0]), None, False, np.array([True, True, False]))
+    array([1., 0., 0.])
+    """
+    a = expand_reduced(ans, x, axis, keepdims)
+    mask = (x == a) & where
+    count = np.sum(mask, axis=axis, keepdims=True, dtype=_float_dtype(x))
+    out = expand_reduced(g, x, axis, keepdims) * mask / np.where(count == 0, 1.0, count)
+    nan = np.isnan(a)
+    return np.where(nan, np.nan, out) if nan.any() else out
+
+
+@linear_in_g
 def grad_prod(g, ans, x, axis, keepdims):
     """Adjoint of np.prod, exact also where entries are zero."""
     x = _as_array(x)

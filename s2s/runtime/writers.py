@@ -30,7 +30,6 @@ _WRITERS = {
     "place": (np.place, 1),
     "put": (np.put, 1),
     "put_along_axis": (np.put_along_axis, 1),
-    "fill": (np.ndarray.fill, 0),
 }
 
 
@@ -99,15 +98,6 @@ def put_along(arr, indices, values, axis):
            [3., 0.]])
     """
     return _written("put_along_axis", arr, (indices, values, axis), {})
-
-
-def filled(a, value):
-    """`a.fill(value)` on a copy of the array `a`.
-
-    >>> filled(np.zeros(2), 4.0)
-    array([4., 4.])
-    """
-    return _written("fill", a, (value,), {})
 
 
 def _sources(name, a, args, kwargs):
