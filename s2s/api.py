@@ -187,14 +187,40 @@ def _record_params(func, args, kwargs=None, wrt=()) -> tuple:
     (transforms/desugar.py; `s2s.has_key` checks it)."""
     out = []
     for p, a in _positional_values(func, args, kwargs):
-        if _is_record(a) and (_has_own_methods(type(a)) or _holds_functions(a)):
-            out.append((p, type(a)))
-        elif type(a) in (list, tuple) and a and _is_record(a[0]) and all(type(v) is type(a[0]) for v in a) \
-                and _has_own_methods(type(a[0])):
-            out.append((p, ("items", type(a[0]))))  # (`for layer in layers: h = layer(h)` of a list passed in)
+        kind = _records_kind(a)
+        if kind is not None:
+            out.append((p, kind))
         elif type(a) is dict and p in wrt:  # (`p.get("b", 0.0)` of a dict differentiated: `p["b"] if "b" in p
             out.append((p, ("dict", _dict_paths(a))))  # else 0.0`; a dict of options keeps its `.get`)
+        if _is_record(a):  # (`net.layers`, `model.encoder` of a record passed in, Equinox's way: `p.field` keys)
+            out.extend((f"{p}.{field}", held) for field, held in _held_records(a))
     return tuple(out)
+
+
+def _records_kind(a):
+    """The class of a namedtuple or dataclass instance whose class has a method of yours (or that holds a function),
+    `("items", class)` for a list or tuple of such records of one class (`for layer in layers: h = layer(h)`), else
+    None."""
+    if _is_record(a) and (_has_own_methods(type(a)) or _holds_functions(a)):
+        return type(a)
+    if type(a) in (list, tuple) and a and _is_record(a[0]) and all(type(v) is type(a[0]) for v in a) \
+            and _has_own_methods(type(a[0])):
+        return ("items", type(a[0]))
+    return None
+
+
+def _held_records(record) -> list:
+    """(field, `_records_kind` of its value) for the fields of the namedtuple or dataclass instance `record` that
+    hold such records, read as stored (a dataclass's `__dict__`, a namedtuple's items: no code of the class runs)."""
+    if isinstance(record, tuple):
+        values = zip(getattr(type(record), "_fields", ()), record)
+    else:
+        held = getattr(record, "__dict__", None)
+        names = argshapes.dataclass_fields(type(record))
+        if type(held) is not dict or names is None:
+            return []
+        values = ((name, held.get(name)) for name in names)
+    return [(field, kind) for field, value in values if (kind := _records_kind(value)) is not None]
 
 
 def _dict_paths(d, depth=0) -> tuple:

@@ -88,12 +88,13 @@ class Link:
     (closures made by one factory share code but not the functions they call).
     """
 
-    def __init__(self, cell_name, callee_expr, wrt, form, optimize_code):
+    def __init__(self, cell_name, callee_expr, wrt, form, optimize_code, record_params=()):
         self.cell_name = cell_name
         self.callee_expr = callee_expr  # the call's function expression, e.g. Name('inner')
         self.wrt = wrt
         self.form = form
         self.optimize_code = optimize_code
+        self.record_params = record_params  # (the callee's parameters given the caller's records: `_callee_records`)
 
 
 def resolve_in(func, node):
@@ -162,7 +163,7 @@ class Generated:
         cells.update((name, types.CellType(obj)) for name, obj in self.frozen.items())
         for link in self.links:
             callee = resolve_in(func, link.callee_expr)
-            gen = derivative_code(callee, link.wrt, link.form, link.optimize_code)
+            gen = derivative_code(callee, link.wrt, link.form, link.optimize_code, record_params=link.record_params)
             cell = binding.get((id(callee), id(gen)))
             if cell is None:
                 inner = gen.bind(callee, binding)
@@ -646,13 +647,16 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
 
     def link(callee, positions, call_node):
         wrt = tuple(_param_names_of(callee)[p] for p in positions)
-        label = (ast.dump(call_node.func), wrt)
+        records = _callee_records(tree, call_node, callee, record_params)
+        label = (ast.dump(call_node.func), wrt, records)
         if label not in callees:
             name = alloc.fresh(f"{callee.__name__}_vjp")
             callees[label] = name
             callee_form = "jvp" if form == "jvp" else "split"
-            links.append(Link(name, copy.deepcopy(call_node.func), wrt, callee_form, optimize_code))
+            links.append(Link(name, copy.deepcopy(call_node.func), wrt, callee_form, optimize_code, records))
             callee_key = cache.code_key(callee, wrt, callee_form, optimize_code, ())
+            if records:
+                callee_key += (("records",) + records,)
             if callee_key == key:
                 tangent_names[name] = None  # the function being built: its own tangent names
             elif callee_key in _building.__dict__.setdefault("keys", set()):
@@ -662,7 +666,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
                                hint="a function may call itself, but not through another function: write the "
                                     "recursion as a loop, or as one function that calls itself")
             else:  # built now for its tangent names; linked when the code is bound
-                tangent_names[name] = derivative_code(callee, wrt, callee_form, optimize_code).tangent_names
+                tangent_names[name] = derivative_code(callee, wrt, callee_form, optimize_code,
+                                                      record_params=records).tangent_names
         return callees[label]
 
     could_peel_last = False
@@ -901,6 +906,49 @@ def _write_out_loops(low: Lowered, wrt_names, scalar_params, shaped_params, peel
         if _STAGES.get():
             low.stage_text["unroll"] = ast.unparse(low.tree)
     return could_peel_last
+
+
+def _callee_records(tree, call_node, callee, record_params) -> tuple:
+    """The `record_params` of a callee's code: for each of its positional parameters given a parameter of the caller
+    that the caller never binds again and that `record_params` names (or `s2s.receiver(p, ...)` of it, bound once to
+    a name), that parameter's entries, under the callee's name (`model(x)` -> `MLP.__call__(receiver, x)`:
+    ("self", MLP), ("self.layers", ("items", Linear))), so that its code reads `for layer in self.layers:
+    x = layer(x)` as the caller's own would. Empty where there is none.
+
+        >>> tree = ast.parse("def f(m, x):\n    return call(m, x)").body[0]
+        >>> def call(self, x): pass
+        >>> _callee_records(tree, tree.body[0].value, call, (("m", "M"), ("m.layers", ("items", "L"))))
+        (('self', 'M'), ('self.layers', ('items', 'L')))
+    """
+    if not record_params or any(isinstance(a, ast.Starred) for a in call_node.args):
+        return ()
+    stores, values = {}, {}
+    for node in walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = node.value
+
+    def given(arg):
+        if isinstance(arg, ast.Name) and stores.get(arg.id) == 1 and isinstance(values.get(arg.id), ast.Call):
+            arg = values[arg.id]  # (`receiver = s2s.receiver(model, MLP, '__call__')`)
+            if not (isinstance(arg.func, ast.Attribute) and arg.func.attr == "receiver"
+                    and annotations.is_helper(arg.func.value) and arg.args):
+                return None
+            arg = arg.args[0]
+        return arg.id if isinstance(arg, ast.Name) and arg.id not in stores else None
+
+    params = _param_names_of(callee)
+    out = []
+    for k, arg in enumerate(call_node.args[:len(params)]):
+        caller = given(arg)
+        if caller is None:
+            continue
+        for name, kind in record_params:
+            root, dot, field = name.partition(".")
+            if root == caller:
+                out.append((params[k] + dot + field, kind))
+    return tuple(out)
 
 
 def _param_names_of(func):

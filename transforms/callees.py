@@ -57,7 +57,8 @@ class Deferred:
 
 
 def callee_path(func: ast.expr):
-    """(root name, steps) of a callee written as a name followed by attributes and constant items, else None.
+    """(root name, steps) of a callee written as a name followed by attributes, constant items and constant slices,
+    else None.
 
         >>> callee_path(ast.parse("self.fs[0]", mode="eval").body)
         ('self', (('attr', 'fs'), ('item', 0)))
@@ -71,10 +72,36 @@ def callee_path(func: ast.expr):
         elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
             steps.append(("item", node.slice.value))
             node = node.value
+        elif isinstance(node, ast.Subscript) and _negative_int(node.slice) is not None:  # (`self.layers[-1]`)
+            steps.append(("item", _negative_int(node.slice)))
+            node = node.value
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and _constant_slice(node.slice):
+            steps.append(("slice", _constant_slice(node.slice)))  # (`self.layers[:-1]`)
+            node = node.value
         elif isinstance(node, ast.Name):
             return node.id, tuple(reversed(steps))
         else:
             return None
+
+
+def _negative_int(node):
+    """The int `-k` written as a literal (`-1`: a negation of the constant 1), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and type(node.operand.value) is int:
+        return -node.operand.value
+    return None
+
+
+def _constant_slice(node: ast.Slice):
+    """(lower, upper, step) of a slice written with int literals or nothing (`:-1`, `1:`, `::2`), else None."""
+    parts = []
+    for part in (node.lower, node.upper, node.step):
+        if _negative_int(part) is not None:
+            part = ast.Constant(_negative_int(part))
+        if part is not None and not (isinstance(part, ast.Constant) and type(part.value) is int):
+            return None
+        parts.append(None if part is None else part.value)
+    return tuple(parts) if parts[2] != 0 else None
 
 
 def defines_function(cls, name) -> bool:
@@ -114,6 +141,11 @@ def follow(obj, steps):
             if type(obj) is not dict:
                 return UNKNOWN
             return Each(follow(item, steps[at + 1:]) for item in obj.values())
+        if kind == "slice":  # (`for layer in self.layers[:-1]`: the items it keeps, each as "each" reads them)
+            if not isinstance(obj, list | tuple):
+                return UNKNOWN
+            obj = obj[slice(*key)]
+            continue
         if kind == "item":
             if not isinstance(obj, dict | list | tuple):
                 return UNKNOWN

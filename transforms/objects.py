@@ -129,6 +129,7 @@ class _Objects(ast.NodeTransformer):
 
     def visit_Call(self, node):
         func = node.func
+        held = self._held_receiver(func)  # (before its object's parts are read: `net.encoder`, `net.layers[0]`)
         if isinstance(func, ast.Attribute):  # a method call: its object's parts are read, the method is not
             func.value = self.visit(func.value)
         else:
@@ -138,7 +139,7 @@ class _Objects(ast.NodeTransformer):
             k.value = self.visit(k.value)
         if isinstance(func, ast.Attribute) and func.attr == "_replace" and self._is_value(func.value):
             return self._replace(node, func.value, node.args, node.keywords)
-        method = self._record_method(node)
+        method = self._record_method(node, held)
         if method is not None:
             return method
         obj = self._resolve(func)
@@ -191,15 +192,36 @@ class _Objects(ast.NodeTransformer):
                                 f"{what}, and what the rest of the function reads of {reads} carry no derivative",
                                 node, hint=hint)
 
-    def _record_method(self, node):
+    def _held_receiver(self, func):
+        """(the known record's entry, its expression, the method) where `func` calls a method of a record held in a
+        field of a parameter (`net.encoder(x)`, `net.encoder.forward(x)`, `net.layers[0](x)`: `_known_receivers`'
+        "net.encoder" and "net.layers"), else None. The expression is read here (`s2s.field(net, "encoder")`)."""
+        for receiver, method in ((func, "__call__"), (getattr(func, "value", None), getattr(func, "attr", None))):
+            if isinstance(receiver, ast.Attribute) and isinstance(receiver.value, ast.Name) \
+                    and _listed_key(receiver) in self.receivers and receiver.value.id in self.locals:
+                known = self.receivers[_listed_key(receiver)]
+            elif isinstance(receiver, ast.Subscript) and isinstance(receiver.value, ast.Attribute) \
+                    and (_LISTED, _listed_key(receiver.value)) in self.receivers:
+                known = self.receivers[(_LISTED, _listed_key(receiver.value))]
+            else:
+                continue
+            if method == "__call__" and receiver is not func or method_of(known[0], method) is None:
+                continue
+            return known, self.visit(copy.deepcopy(receiver)), method
+        return None
+
+    def _record_method(self, node, held=None):
         """`p.forward(x)` / `p(x)` with `p` a record of a known class C (`_known_receivers`) -> `C.forward(p, x)` /
         `C.__call__(p, x)`: the method's function, which s2s reads and differentiates like any function of
         yours. `p` goes through `s2s.receiver(p, C, "forward")` where Python might call another function when it
         runs (a dataclass instance may hold an attribute `forward` of its own; `self` of a method may be of a
-        subclass): that checks it is C's. None where the call is no such method call."""
+        subclass): that checks it is C's. `held` is `_held_receiver`'s for a record a parameter's field holds. None
+        where the call is no such method call."""
         func = node.func
         receiver, method = (func.value, func.attr) if isinstance(func, ast.Attribute) else (func, "__call__")
-        if isinstance(receiver, ast.Name):
+        if held is not None:
+            known, receiver, method = held
+        elif isinstance(receiver, ast.Name):
             known = self.receivers.get(receiver.id)
         elif isinstance(receiver, ast.Subscript) and isinstance(receiver.value, ast.Name):  # `layers[0](h)`
             known = self.receivers.get((_LISTED, receiver.value.id))
@@ -344,9 +366,15 @@ def _known_receivers(pf, tree, resolve, record_params=()) -> dict:
     nested = {n.id if isinstance(n, ast.Name) else n.arg for scope in walk(tree) if scope is not tree
               and isinstance(scope, _NESTED_SCOPES) for n in walk(scope)
               if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) or isinstance(n, ast.arg)}
+    # (a field of a parameter given a record, `net.layers`: named "net.layers", where the function binds neither
+    # `net` nor the field)
+    fields_stored = {_listed_key(n) for n in walk(tree) if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load)}
+    held = {name for name, _ in record_params if "." in name and name not in fields_stored
+            and stores.get(name.partition(".")[0]) == 1 and name.partition(".")[0] not in nested}
     seeds = {}  # a list parameter given records of one class: looped over or indexed as a list of records is
     for name, given in record_params:
-        if type(given) is tuple and given[0] == "items" and stores.get(name) == 1 and name not in nested:
+        if type(given) is tuple and given[0] == "items" and (stores.get(name) == 1 and name not in nested
+                                                             or name in held):
             expr = _class_named(pf, given[1])
             if expr is not None:
                 seeds[name] = (given[1], expr)
@@ -356,8 +384,13 @@ def _known_receivers(pf, tree, resolve, record_params=()) -> dict:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             bindings.setdefault(node.targets[0].id, []).append(_record_made(node.value, resolve, lists))
         elif isinstance(node, ast.For) and isinstance(node.target, ast.Name):
-            listed = lists.get(getattr(node.iter, "id", None))
+            listed = lists.get(_listed_key(_iterated_list(node.iter, resolve)))
             bindings.setdefault(node.target.id, []).append(None if listed is None else (*listed, False))
+        elif isinstance(node, ast.For):  # (`for layer, act in zip(...)`, `for i, layer in enumerate(layers, 1)`)
+            for target, iterated in _loop_parts(node, resolve):
+                if isinstance(target, ast.Name):
+                    listed = lists.get(_listed_key(_iterated_list(iterated, resolve))) if iterated is not None else None
+                    bindings.setdefault(target.id, []).append(None if listed is None else (*listed, False))
     out = {(_LISTED, name): (*made, False) for name, made in lists.items()}
     for name, made in bindings.items():
         if name not in nested and len(made) == stores.get(name) and None not in made \
@@ -371,9 +404,43 @@ def _known_receivers(pf, tree, resolve, record_params=()) -> dict:
         if not isinstance(cls, type):
             continue
         expr = _class_named(pf, cls)
-        if expr is not None and stores.get(name) == 1 and name not in nested and name not in out:
+        if expr is not None and (stores.get(name) == 1 and name not in nested or name in held) and name not in out:
             out[name] = (cls, expr, False)
     return out
+
+
+def _loop_parts(loop, resolve):
+    """(target, what it goes through) for the names a loop binds by unpacking: each name of `zip(a, b)`'s target
+    goes through its list, `enumerate(layers)`'s second through `layers`; None for anything else it binds."""
+    targets, it = getattr(loop.target, "elts", None), loop.iter
+    if targets is None:
+        return []
+    if isinstance(it, ast.Call) and not it.keywords and resolve(it.func) is zip and len(it.args) == len(targets) \
+            and not any(isinstance(a, ast.Starred) for a in it.args):
+        return list(zip(targets, it.args))
+    if isinstance(it, ast.Call) and resolve(it.func) is enumerate and len(targets) == 2 and it.args \
+            and len(it.args) + len(it.keywords) <= 2 and all(k.arg == "start" for k in it.keywords):
+        return [(targets[0], None), (targets[1], it.args[0])]
+    return [(t, None) for t in targets]
+
+
+def _iterated_list(node, resolve):
+    """The list a loop over `node` goes through the items of: `layers` of `layers[1:]` or `reversed(layers)`."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+        return node.value
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and resolve(node.func) is reversed:
+        return node.args[0]
+    return node
+
+
+def _listed_key(node):
+    """The key `_known_receivers` gives what `node` reads: a name, or "net.layers" for the field `net.layers` of a
+    name; else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return None
 
 
 def _class_named(pf, cls):
@@ -404,8 +471,8 @@ def _record_made(value, resolve, lists):
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
         cls = resolve(value.func)
         return (cls, value.func, True) if record_type(cls) is not None and _plain_lookup(cls) else None
-    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in lists:
-        return (*lists[value.value.id], False)
+    if isinstance(value, ast.Subscript) and _listed_key(value.value) in lists:
+        return (*lists[_listed_key(value.value)], False)
     return None
 
 
@@ -425,9 +492,8 @@ def _record_lists(tree, resolve, stores, nested, seeds=None) -> dict:
         name, value = node.targets[0].id, node.value
         if stores.get(name) != 1 or name in nested:
             continue
-        if _sequence_helper(value) and len(value.args) == 1 and isinstance(value.args[0], ast.Name) \
-                and value.args[0].id in out:
-            out[name] = out[value.args[0].id]
+        if _sequence_helper(value) and len(value.args) == 1 and _listed_key(value.args[0]) in out:
+            out[name] = out[_listed_key(value.args[0])]
             continue
         items = value.elts if isinstance(value, ast.List | ast.Tuple) else \
             [value.elt] if isinstance(value, ast.ListComp) else []
@@ -440,14 +506,14 @@ def _record_lists(tree, resolve, stores, nested, seeds=None) -> dict:
     if out:
         parents = parent_map(tree)
         for node in walk(tree):
-            if isinstance(node, ast.Name) and node.id in out and isinstance(node.ctx, ast.Load):
+            if isinstance(node, ast.Name | ast.Attribute) and _listed_key(node) in out and isinstance(node.ctx, ast.Load):
                 parent = parents.get(id(node))
                 if not (isinstance(parent, ast.For) and parent.iter is node
                         or isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.ctx, ast.Load)
                         or isinstance(parent, ast.Call) and node in parent.args
                         and (_sequence_helper(parent) or annotations.resolved(parent.func) is len
-                             or resolve(parent.func) is len)):
-                    out.pop(node.id, None)
+                             or resolve(parent.func) in (len, reversed, zip, enumerate))):
+                    out.pop(_listed_key(node), None)
     return out
 
 

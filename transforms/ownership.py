@@ -2038,15 +2038,29 @@ def _callee_aliases(tree, stored) -> dict:
                 if iterated.func.attr == "items":
                     target = target.elts[1] if isinstance(target, ast.Tuple) and len(target.elts) == 2 else None
                 iterated, step = iterated.func.value, ("values", None)
-            elif isinstance(iterated, ast.Call) and isinstance(iterated.func, ast.Name) \
-                    and iterated.func.id == "enumerate" and len(iterated.args) == 1 and not iterated.keywords \
-                    and "enumerate" not in stored:  # (`for i, m in enumerate(self.layers)`)
+            elif _builtin_call(iterated, "enumerate", stored) and 1 <= len(iterated.args) + len(iterated.keywords) <= 2 \
+                    and iterated.args and all(k.arg == "start" for k in iterated.keywords):
+                # (`for i, m in enumerate(self.layers)`, `enumerate(self.layers, 1)`: the start is a number)
                 target = target.elts[1] if isinstance(target, ast.Tuple) and len(target.elts) == 2 else None
                 iterated = iterated.args[0]
+            elif _builtin_call(iterated, "reversed", stored) and len(iterated.args) == 1 and not iterated.keywords:
+                iterated = iterated.args[0]  # (`for m in reversed(self.layers)`: the same items)
+            elif _builtin_call(iterated, "zip", stored) and isinstance(target, ast.Tuple) and not iterated.keywords \
+                    and len(target.elts) == len(iterated.args) and not any(isinstance(a, ast.Starred) for a in iterated.args):
+                for t, each in zip(target.elts, iterated.args):  # (`for layer, act in zip(self.layers, self.acts)`)
+                    path = path_of(each)
+                    if path is not None and isinstance(t, ast.Name) and t.id in once:
+                        out[t.id] = path[0], path[1] + (step,)
+                continue
             path = path_of(iterated)
             if path is not None and isinstance(target, ast.Name) and target.id in once:
                 out[target.id] = path[0], path[1] + (step,)
     return out
+
+
+def _builtin_call(node, name, stored) -> bool:
+    """Whether `node` calls the builtin `name` (`enumerate(...)`, not a local of that name)."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name and name not in stored
 
 
 def _refuse_positional_out(node, func, out_at) -> None:

@@ -51,7 +51,8 @@ for _at, _sign in ((rt.added_at, ""), (rt.subtracted_at, "-")):
                 b_dot=f"s2s.{_at.__name__}(s2s.dense_tangent(0.0, a), indices, b_dot)")
 # NumPy's writers run on a copy (transforms/ufunc_at.py, s2s/runtime/writers.py): the array's adjoint is g where
 # the writer kept its entry, the values' the entries of g written from each; linear in the array and the values
-# jointly, so the tangent is the writer run on the two tangents. (helper, its signature, NumPy's name, the array,
+# jointly, so the tangent is the writer run on the two tangents (the array's term writes zeros shaped as the values:
+# empty values write nothing, where a number 0.0 would be written at every chosen entry). (helper, its signature, NumPy's name, the array,
 # the values, the other arguments as the writer takes them)
 for _helper, _signature, _name, _array, _values, _args, _kwargs in (
         (rt.filled_diagonal, "filled_diagonal(a, val, wrap=False)", "fill_diagonal", "a", "val", "({v}, wrap)", "None"),
@@ -67,7 +68,7 @@ for _helper, _signature, _name, _array, _values, _args, _kwargs in (
         _array: f"s2s.written_target_grad(g, '{_name}', {_array}, {_given}, {_kwargs})",
         _values: f"s2s.written_values_grad(g, '{_name}', {_array}, {_given}, {_kwargs})",
         f"{_array}_dot": f"s2s.written_tangent('{_name}', s2s.dense_tangent({_array}_dot, {_array}), "
-                         f"{_args.format(v='0.0')}, {_kwargs})",
+                         f"{_args.format(v=f's2s.dense_tangent(0.0, {_values})')}, {_kwargs})",
         f"{_values}_dot": f"s2s.written_tangent('{_name}', s2s.dense_tangent(0.0, {_array}), "
                           f"{_args.format(v=_values + '_dot')}, {_kwargs})"})
 defrule_for(rt.written_target_grad, "written_target_grad(g, name, a, args, kwargs=None)", shape_only=("a", "args"),

@@ -202,6 +202,10 @@ facts("np.fill_diagonal(a, val)", mutates="for a 2-d array: `i = np.arange(min(a
                                           "array the function made itself")
 facts("np.put_along_axis(arr, indices, values, axis)",
       mutates="build the array with np.where or an index assignment on an array the function made itself")
+# (NumPy's masked-array writers: a plain array is viewed as a masked one and written through the view)
+facts("np.ma.putmask(a, mask, values)", mutates="use `a = np.where(mask, values, a)` (values of a's shape or a number)")
+facts("np.ma.put(a, indices, values, mode='raise')",
+      mutates="build the new array: `flat = a.reshape(-1).copy(); flat[ind] = v; a = flat.reshape(a.shape)`")
 facts("np.random.shuffle(x)", mutates="shuffle indices outside the differentiated function and index with them")
 # (Python's: `random.shuffle(indices)` of a helper's own list, d2l's data_iter, changes nothing of its caller's)
 facts("random.shuffle(x)", "random.Random.shuffle(self, x)",

@@ -33,12 +33,23 @@ _WRITERS = {
 }
 
 
+# the writers that read their values one by one as they write (no buffer where the values share the array's
+# memory: NumPy's `np.place(y, m, y)` sees its own earlier writes, which a copy of the array would not)
+_UNBUFFERED = ("place", "fill_diagonal")
+
+
 def _written(name, a, args, kwargs):
     if not isinstance(a, np.ndarray):  # (NumPy's own error for a list or a number)
         _WRITERS[name][0](a, *args, **kwargs)
     values = args[_WRITERS[name][1]] if len(args) > _WRITERS[name][1] else None
     if np.iscomplexobj(values) and a.dtype.kind != "c":
         _refuse_complex()
+    if name in _UNBUFFERED and isinstance(values, np.ndarray) and np.may_share_memory(values, a):
+        from s2s.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(
+            f"s2s cannot differentiate np.{name}(a, ...) whose values share memory with `a`: NumPy reads them one by "
+            "one as it writes, so later values are the ones it has just written",
+            hint=f"pass a copy of the values: `np.{name}(a, ..., values.copy())`")
     out = a.copy()
     _WRITERS[name][0](out, *args, **kwargs)
     return out
