@@ -155,15 +155,18 @@ class _Objects(ast.NodeTransformer):
                 return self.visit(ast.copy_location(ast.Attribute(value=node.args[0], attr=name.value, ctx=ast.Load()),
                                                     node))
             return _call("field", list(node.args), node)
-        if isinstance(func, ast.Attribute) and _is_user_method(obj) and not self.in_helper:
-            # `layer.forward_pass(x, w)` with `layer` a global object: the method's function with the object
-            # first, which s2s reads and links like any helper of yours (the object is not differentiated)
+        if isinstance(func, ast.Attribute | ast.Name) and _is_user_method(obj) and not self.in_helper:
+            # `layer.forward_pass(x, w)` with `layer` a global object (or `G(x)` of a global `G = net.loss`, a
+            # bound method): the method's function with the object first, which s2s reads and links like any helper
+            # of yours (the object is not differentiated)
             self._refuse_changing_method(
                 node, obj.__func__, f"{obj.__func__.__qualname__} of a global object", "that object would then",
                 "return the new values from the method instead of storing them, or pass the object as an argument",
                 instance=obj.__self__)  # (`self.act` read on this object)
             plain = ast.copy_location(ast.Attribute(value=func, attr="__func__", ctx=ast.Load()), func)
-            return ast.copy_location(ast.Call(func=plain, args=[copy.deepcopy(func.value), *node.args],
+            receiver = copy.deepcopy(func.value) if isinstance(func, ast.Attribute) else \
+                ast.copy_location(ast.Attribute(value=copy.deepcopy(func), attr="__self__", ctx=ast.Load()), func)
+            return ast.copy_location(ast.Call(func=plain, args=[receiver, *node.args],
                                               keywords=node.keywords), node)
         if obj is dataclasses.replace:
             if len(node.args) != 1:
