@@ -19,6 +19,7 @@ from s2s.tables import Table
 from s2s.transforms import (
     adopt,
     aliasing,
+    along_axis,
     analysis,
     annotations,
     common_terms,
@@ -338,6 +339,11 @@ def _reduce(p: Lowered) -> Lowered:
     return p
 
 
+def _along_axis(p: Lowered) -> Lowered:
+    along_axis.write_apply_along_axis(p.pf, p.tree, p.alloc)
+    return p
+
+
 def _inline(p: Lowered) -> Lowered:
     supers.write_super_arguments(p.tree, lambda node: p.pf.resolve(node.id) is super, lambda node, why, hint: _refuse(
         p.pf, node, why, hint))  # (before local functions are expanded: each super() names its own function's self)
@@ -400,6 +406,8 @@ LOWERING = [
     # [*a, b] as list(a) + [b] (transforms/star_displays.py)
     ("star displays", _on_tree(star_displays.write_star_displays, reads_names=False)),
     ("reduce", _reduce),  # functools.reduce(f, items[, initial]) as its loop (transforms/reduce_loops.py)
+    # np.apply_along_axis(f, axis, arr) as a comprehension over the rows (transforms/along_axis.py)
+    ("apply along axis", _along_axis),
     # operator.mul(a, b) as a * b (transforms/operator_calls.py)
     ("operator calls", _on_tree(operator_calls.write_operator_calls)),
     # generators consumed at once: lists (transforms/generators.py)

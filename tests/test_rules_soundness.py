@@ -765,6 +765,10 @@ def _h_put_along(x):
     return np.sum(a ** 3) + np.sum(a * np.cos(a))
 
 
+def _h_along_axis(x):
+    return np.sum(np.apply_along_axis(lambda r: np.outer(np.sin(r), r), 1, x.reshape(2, 3)) ** 2)
+
+
 HESSIAN_SAMPLES = {
     # builtins and the helpers desugaring brings in
     "abs": (lambda x: abs(x) ** 3 + abs(x) * math.sin(x), -0.7),
@@ -785,6 +789,8 @@ HESSIAN_SAMPLES = {
     "filled_diagonal": (_h_filled_diagonal, _X3), "copied_to": (_h_copied_to, _X3),
     "putmasked": (_h_putmasked, _X3), "placed": (_h_placed, _X3), "put_into": (_h_put_into, _X3),
     "put_along": (_h_put_along, _X3),
+    "along_axis_rows": (_h_along_axis, _X23.ravel()), "along_axis_results": (_h_along_axis, _X23.ravel()),
+    "along_axis_out": (_h_along_axis, _X23.ravel()),
     # math
     "math.acos": (lambda x: math.acos(x) * x, 0.3), "math.acosh": (lambda x: math.acosh(x) * x, 1.7),
     "math.asin": (lambda x: math.asin(x) * x, 0.3), "math.asinh": (lambda x: math.asinh(x) * x, 0.6),

@@ -1580,6 +1580,24 @@ def setitem(site):
     return x if _array(x) and x != () else None
 
 
+def along_axis_rows(site):
+    """s2s.along_axis_rows(arr, axis): the rows of arr along axis, (the other axes' sizes multiplied, its size)."""
+    a, axis = site.shape(0) if site.nargs == 2 else None, site.literal(1, None)
+    if a is None or type(axis) is not int or not -len(a) <= axis < len(a):
+        return None
+    axis %= len(a)
+    return (math.prod(a[:axis] + a[axis + 1:]), a[axis])
+
+
+def along_axis_out(site):
+    """s2s.along_axis_out(stacked, arr, axis): each result's axes where `axis` was, arr's other axes around them."""
+    stacked, a, axis = (site.shape(0), site.shape(1), site.literal(2, None)) if site.nargs == 3 else (None,) * 3
+    if stacked is None or a is None or type(axis) is not int or not -len(a) <= axis < len(a) or not stacked:
+        return None
+    axis %= len(a)
+    return a[:axis] + stacked[1:] + a[axis + 1:]
+
+
 def written(site):
     """s2s.filled_diagonal(a, val), s2s.copied_to(dst, src), ... (NumPy's writers run on a copy): the array's
     shape (the values are cast into it, or it raises)."""

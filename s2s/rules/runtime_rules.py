@@ -75,6 +75,19 @@ defrule_for(rt.written_target_grad, "written_target_grad(g, name, a, args, kwarg
             linear=("g",), result_shape=shapes.written_adjoint)
 defrule_for(rt.written_values_grad, "written_values_grad(g, name, a, args, kwargs=None)", shape_only=("a", "args"),
             linear=("g",))
+# np.apply_along_axis (transforms/along_axis.py): the rows of the array and the placed results are linear maps of
+# them (a reshape and a move of axes), the results list passed on as it is
+defrule_for(rt.along_axis_rows, "along_axis_rows(arr, axis)", result_shape=shapes.along_axis_rows,
+            arr="s2s.along_axis_rows_grad(g, arr, axis)",
+            arr_dot="s2s.along_axis_rows(arr_dot, axis)")
+defrule_for(rt.along_axis_rows_grad, "along_axis_rows_grad(g, arr, axis)", shape_only=("arr",), linear=("g",),
+            result_shape=lambda site: site.shape(1) if site.nargs == 3 else None)
+defrule_for(rt.along_axis_results, "along_axis_results(results)", structured=True, results="g", linear=("results",))
+defrule_for(rt.along_axis_out, "along_axis_out(stacked, arr, axis)", shape_only=("arr",),
+            result_shape=shapes.along_axis_out,
+            stacked="s2s.along_axis_out_grad(g, stacked, arr, axis)", stacked_dot="s2s.along_axis_out(stacked_dot, arr, axis)")
+defrule_for(rt.along_axis_out_grad, "along_axis_out_grad(g, stacked, arr, axis)", shape_only=("stacked", "arr"),
+            linear=("g",), result_shape=lambda site: site.shape(1) if site.nargs == 4 else None)
 defrule_for(rt.slice_kept, "slice_kept(x, index, v)", structured=True, linear=("v",), tangent_from_adjoint=True,
             v="g")
 defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None

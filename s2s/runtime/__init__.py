@@ -31,6 +31,13 @@ from s2s.runtime.adjoint import (  # noqa: F401
     zero_of_real,
     zeros_like_value,
 )
+from s2s.runtime.along_axis import (  # noqa: F401
+    along_axis_out,
+    along_axis_out_grad,
+    along_axis_results,
+    along_axis_rows,
+    along_axis_rows_grad,
+)
 from s2s.runtime.arrays import (  # noqa: F401
     broadcast_to_like,
     float_items,
