@@ -247,3 +247,65 @@ def test_methods_of_plain_objects_over_their_layers(method):
     f = getattr(net, method)
     x = rng.normal(size=(4, 3))
     np.testing.assert_allclose(s2s.grad(f)(x), fd_grad(f, (x,)), rtol=1e-6, atol=1e-8)
+
+
+# ---- review 244 ----------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class WithActivation:
+    layers: list
+    activation: object = np.tanh
+
+    def __call__(self, x):
+        for layer in self.layers[:-1]:
+            x = self.activation(layer(x))  # (the layer's call an argument of the held function's)
+        return self.layers[-1](x)
+
+
+def test_the_usual_equinox_mlp_with_an_activation_field():
+    rng = np.random.default_rng(12)
+    model = WithActivation([Linear(rng.normal(size=(3, 3)), rng.normal(size=3)) for _ in range(3)])
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    _check(s2s.grad(mse)(model, x, y), mse, model, x, y)
+
+
+def explicit_call(model, x):
+    for layer in model.layers:
+        x = layer.__call__(x)  # an attribute read: the layer's own `__call__` comes first
+    return np.sum(x)
+
+
+def test_an_explicit_dunder_call_checks_the_layer_s_own_attribute():
+    """`layer.__call__(x)` of a layer holding its own `__call__` ran the class's (review 244: 3.0 for Python's 15.0);
+    `layer(x)` looks it up on the class, as before."""
+    layer = Linear(np.eye(3), np.zeros(3))
+    layer.__call__ = lambda z: z * 0.0 + 5.0
+    with pytest.raises(s2s.NoDerivativeRuleError, match="holds an attribute .__call__ of its own"):
+        s2s.value_and_grad(explicit_call)(MLP([layer]), np.ones(3))
+    np.testing.assert_allclose(s2s.grad(through_the_list)(MLP([layer]), np.ones(3)).layers[0].b,
+                               fd_grad(lambda b: through_the_list(MLP([Linear(np.eye(3), b)]), np.ones(3)),
+                                       (np.zeros(3),)), atol=1e-8)
+
+
+@dataclasses.dataclass
+class Gate:
+    W: np.ndarray
+
+    def __call__(self, x):
+        return self.W * x
+
+
+def gated(model, x):
+    s = 0.0
+    for layer in model.layers:
+        s = s + np.sum(layer(x))
+    return s
+
+
+def test_gradients_are_not_the_caller_s_arrays():
+    """Each layer's gradient here is x: it was x itself, for both layers (review 244: scaling one in place changed
+    x and the other)."""
+    x = np.array([1.0, 2.0, 3.0])
+    g = s2s.grad(gated)(MLP([Gate(np.ones(3)), Gate(np.ones(3))]), x)
+    assert not np.shares_memory(g.layers[0].W, x) and not np.shares_memory(g.layers[0].W, g.layers[1].W)
+    np.testing.assert_array_equal(g.layers[1].W, x)

@@ -497,7 +497,8 @@ def _write_method_calls(pf, tree, receivers, found, taken, theirs=frozenset()):
         name = _method_name(found, cls, cls_expr, method, pf, set(taken) | set(theirs))
         if name in theirs:
             return None
-        found[name].rewrite(node, name, checked_receiver(receiver, cls, cls_expr, method, exact, node))
+        found[name].rewrite(node, name, checked_receiver(receiver, cls, cls_expr, method, exact, node,
+                                                         explicit=isinstance(node.func, ast.Attribute)))
         written.add(name)
     return written
 

@@ -38,7 +38,7 @@ _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeez
 _PLACING = {"add": (0, 1), "add_item_grad": (0, 1)} | dict.fromkeys(
     ("getitem_grad", "grad_iterated", "grad_stack", "grad_concatenate", "append_grads", "append_grads_owned", "part",
      "array_grad", "grad_as_sequence", "grad_add_seq", "grad_mult_seq", "grad_dict_pairs", "unbroadcast",
-     "expand_reduced"), (0,))
+     "expand_reduced", "field_grad"), (0,))
 
 
 def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float64_only: bool) -> bool:

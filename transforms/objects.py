@@ -246,7 +246,8 @@ class _Objects(ast.NodeTransformer):
         self._refuse_changing_method(node, function, f"{cls.__name__}.{method}", "them would",
                                      "return the new values from the method instead of changing the object or its "
                                      "arguments (a new record: `return dataclasses.replace(self, W=...)`)")
-        obj = checked_receiver(receiver, cls, cls_expr, method, exact, node)
+        explicit = isinstance(func, ast.Attribute) and func.attr == method  # (`p.__call__(x)`, not `p(x)`)
+        obj = checked_receiver(receiver, cls, cls_expr, method, exact, node, explicit)
         callee = ast.Attribute(value=copy.deepcopy(cls_expr), attr=method, ctx=ast.Load())
         self.pf.resolve_expr(callee)  # (noted: the code is made again once `C.forward` is another function)
         return ast.copy_location(ast.Call(func=ast.copy_location(callee, func), args=[obj, *node.args],
@@ -311,14 +312,18 @@ def method_of(cls, method):
     return function if method not in record_fields(cls) and _user_function(function) else None
 
 
-def checked_receiver(receiver, cls, cls_expr, method, exact, like):
+def checked_receiver(receiver, cls, cls_expr, method, exact, like, explicit=False):
     """The record a call of `cls.method` is given: `receiver` itself where its type is exactly `cls`, whose instances
     hold no attribute of their own (`__slots__`), else `s2s.receiver(receiver, cls, "method")`, which checks when it
-    runs that Python would call `cls.method` there."""
+    runs that Python would call `cls.method` there (`explicit`: a special method written as an attribute,
+    `p.__call__(x)`, which an attribute of the object's own would hide)."""
     obj = copy.deepcopy(receiver)
     if exact and _slotted(cls):
         return obj
-    return _call("receiver", [obj, copy.deepcopy(cls_expr), ast.Constant(method)], like)
+    args = [obj, copy.deepcopy(cls_expr), ast.Constant(method)]
+    if explicit and method.startswith("__"):
+        args.append(ast.Constant(True))
+    return _call("receiver", args, like)
 
 
 def _slotted(cls) -> bool:
@@ -495,8 +500,9 @@ def _record_lists(tree, resolve, stores, nested, seeds=None) -> dict:
         name, value = node.targets[0].id, node.value
         if stores.get(name) != 1 or name in nested:
             continue
-        if _sequence_helper(value) and len(value.args) == 1 and _listed_key(value.args[0]) in out:
-            out[name] = out[_listed_key(value.args[0])]
+        if _sequence_helper(value) and len(value.args) == 1 \
+                and _listed_key(_iterated_list(value.args[0], resolve)) in out:  # (a slice or reversed: its items)
+            out[name] = out[_listed_key(_iterated_list(value.args[0], resolve))]
             continue
         items = value.elts if isinstance(value, ast.List | ast.Tuple) else \
             [value.elt] if isinstance(value, ast.ListComp) else []

@@ -316,11 +316,12 @@ def field_tangent(t, obj, names):
     return t
 
 
-def receiver(obj, cls, name):
+def receiver(obj, cls, name, explicit=False):
     """`obj`, checked to be what Python would call `cls.name` of: `cls.name(receiver(p, cls, "name"), x)` is the
     call transforms/objects.py writes for `p.name(x)`, whose derivative s2s makes from `cls.name`'s code. Refused
     where Python would call something else: `obj` of another class whose `name` is not `cls`'s, or holding an
-    attribute `name` of its own (not for a special method such as `__call__`, which Python looks up on the class).
+    attribute `name` of its own (not for a special method such as `__call__` called implicitly, `p(x)`, which Python
+    looks up on the class; `explicit`: written `p.__call__(x)`, an attribute read, where the object's own comes first).
 
         >>> import collections
         >>> P = collections.namedtuple("P", "w")
@@ -328,7 +329,7 @@ def receiver(obj, cls, name):
         True
     """
     kind = type(obj)
-    special = name.startswith("__") and name.endswith("__")
+    special = name.startswith("__") and name.endswith("__") and not explicit
     if kind is cls and (special or name not in getattr(obj, "__dict__", ())):
         return obj
     import inspect
