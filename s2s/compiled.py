@@ -595,8 +595,15 @@ def _could_peel_last(target, names, optimize, args, left_out=(), specialise=True
     it (pipeline.derivative_code's `peel_last`), and was made without."""
     shapes = api._shaped_params(target, args) if optimize and specialise else ()
     gen = pipeline.derivative_code(target, names, "grad", optimize, api._scalar_params(target, args), shapes,
-                                   left_out if shapes else ())
+                                   left_out if shapes else (), record_params=_records(target, args))
     return bool(getattr(gen, "could_peel_last", False))
+
+
+def _records(target, args) -> tuple:
+    """`api._record_params` of a call of `target`: the records, and the records their fields hold, whose methods
+    the code reads as their classes' (`model.layers`: a call of a layer is linked, so the NumPy code runs)."""
+    return tuple((name, kind) for name, kind in api._record_params(target, args) if not (type(kind) is tuple
+                                                                                      and kind[0] == "dict"))
 
 
 def _plan(target, names, optimize, args, arrays=True, left_out=(), specialise=True, peel_last=False):
@@ -606,7 +613,7 @@ def _plan(target, names, optimize, args, arrays=True, left_out=(), specialise=Tr
     `peel_last`: the code made with a loop's last trip written out (pipeline.derivative_code)."""
     shapes = api._shaped_params(target, args) if optimize and specialise else ()
     gen = pipeline.derivative_code(target, names, "grad", optimize, api._scalar_params(target, args), shapes,
-                                   left_out if shapes else (), peel_last=peel_last)
+                                   left_out if shapes else (), peel_last=peel_last, record_params=_records(target, args))
     fdef = ast.parse(gen.source).body[0]
     if gen.links:
         callee = ast.unparse(gen.links[0].callee_expr)

@@ -309,3 +309,18 @@ def test_gradients_are_not_the_caller_s_arrays():
     g = s2s.grad(gated)(MLP([Gate(np.ones(3)), Gate(np.ones(3))]), x)
     assert not np.shares_memory(g.layers[0].W, x) and not np.shares_memory(g.layers[0].W, g.layers[1].W)
     np.testing.assert_array_equal(g.layers[1].W, x)
+
+
+def test_compile_runs_the_numpy_code_with_a_warning():
+    """compile=True refused the held layers' calls ("does not know the method .forward()"): the code is made for the
+    records as grad's is, and a call of a layer's method, linked when it runs, makes it run the NumPy code."""
+    rng = np.random.default_rng(13)
+    model = Autoencoder(Linear(rng.normal(size=(3, 2)), rng.normal(size=2)),
+                        Linear(rng.normal(size=(2, 3)), rng.normal(size=3)))
+    x = rng.normal(size=(4, 3))
+    with pytest.warns(s2s.CompiledFallbackWarning if hasattr(s2s, "CompiledFallbackWarning") else UserWarning,
+                      match="runs the NumPy code"):
+        g = s2s.grad(fields_and_methods, compile=True)(model, x)
+    expected = s2s.grad(fields_and_methods)(model, x)
+    for part in ("encoder", "decoder"):
+        np.testing.assert_array_equal(getattr(g, part).W, getattr(expected, part).W)
