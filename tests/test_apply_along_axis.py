@@ -129,3 +129,42 @@ def test_a_function_that_changes_its_row_is_refused():
 
     with pytest.raises(s2s.UnsupportedSyntaxError):
         s2s.grad(changes_rows)(np.ones((2, 3)))
+
+
+# ---- review 245 ----------------------------------------------------------------------------------------------------
+
+def test_rows_of_length_zero():
+    """NumPy calls f on each empty row; the rows' reshape by -1 raised for an axis of length 0."""
+    def empty_rows(x):
+        return np.sum(np.apply_along_axis(lambda r: np.sum(r) + 1.0, 1, x[:, :0]) * x[:, 0])
+
+    x = np.random.default_rng(5).normal(size=(3, 2))
+    value, got = s2s.value_and_grad(empty_rows)(x)
+    assert value == empty_rows(x)
+    np.testing.assert_allclose(got, fd_grad(empty_rows, (x,)), atol=1e-8)
+
+
+def test_a_keyword_named_as_apply_along_axis_s_own_parameter_is_refused():
+    """Python raises TypeError (multiple values for 'axis'); s2s passed `axis=3` on to f."""
+    def scaled(r, axis=0):
+        return np.sum(r) * (axis + 1)
+
+    def clash(x):
+        return np.sum(np.apply_along_axis(scaled, 1, x, axis=3))
+
+    with pytest.raises(TypeError):
+        clash(np.ones((2, 2)))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="multiple values for argument 'axis'"):
+        s2s.grad(clash)(np.ones((2, 2)))
+
+
+def test_the_array_updated_after_the_call_needs_no_name_of_s2s():
+    """`arr = y` written before the call made `y[0, 0] = 0.0` after it refused as an alias (review 245)."""
+    def updated_after(x):
+        y = x * 1.0
+        s = np.sum(np.apply_along_axis(np.cumsum, 1, y) ** 2)
+        y[0, 0] = 0.0
+        return s + np.sum(y ** 2)
+
+    x = np.random.default_rng(6).normal(size=(3, 4))
+    np.testing.assert_allclose(s2s.grad(updated_after)(x), fd_grad(updated_after, (x,)), atol=1e-8)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import types
 
 import numpy as np
 
@@ -69,6 +70,11 @@ def _call_of(pf, stmt):
         raise pf.error(ctx().unsupported, "s2s differentiates np.apply_along_axis(func1d, axis, arr, *args, **kwargs) "
                        "written with its three first arguments by position and no * or **", call,
                        hint="write it as `np.apply_along_axis(f, axis, arr, ...)`")
+    taken_twice = next((k.arg for k in call.keywords if k.arg in ("func1d", "axis", "arr")), None)
+    if taken_twice is not None:  # (Python's TypeError: the keyword is apply_along_axis's own, not f's)
+        raise pf.error(ctx().unsupported, f"np.apply_along_axis() got multiple values for argument '{taken_twice}' "
+                       "(Python raises TypeError)", call,
+                       hint=f"pass it to your function another way: `lambda r: f(r, {taken_twice}=...)`")
     return call
 
 
@@ -76,9 +82,13 @@ def _written(pf, stmt, call: ast.Call, alloc: NameAllocator) -> list:
     """The statements that take `call`'s arguments (each once, in Python's order) and then do what `stmt` did with
     the placed results."""
     made = []
+    # (names and constants alone: read where the call is, as Python reads them, with no name of s2s's bound to the
+    # array (`y[0, 0] = v` after it would see one); with a computed argument, each taken in turn before the statement)
+    all_plain = all(isinstance(a, ast.Name | ast.Constant | ast.Lambda) or _of_a_module(pf, a)
+                    for a in (*call.args, *(k.value for k in call.keywords)))
 
     def taken(node, name):
-        if isinstance(node, ast.Constant):
+        if isinstance(node, ast.Constant) or all_plain and isinstance(node, ast.Name):
             return node
         held = alloc.fresh(name)
         made.append(ast.Assign(targets=[store(held)], value=node))
@@ -102,6 +112,17 @@ def _written(pf, stmt, call: ast.Call, alloc: NameAllocator) -> list:
                                                        copy.deepcopy(axis)), call))
     made.append(stmt)
     return [ast.copy_location(s, stmt) for s in made]
+
+
+def _of_a_module(pf, node) -> bool:
+    """`np.cumsum`, `np.linalg.norm`: an attribute of a module, which reading runs nothing of yours."""
+    root = node
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    try:
+        return root is not node and isinstance(root, ast.Name) and isinstance(pf.resolve_expr(root), types.ModuleType)
+    except Exception:  # noqa: BLE001 - a name that resolves to nothing here: not a module's
+        return False
 
 
 def _lambda_body(pf, func: ast.Lambda, called: ast.Call):

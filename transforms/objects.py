@@ -164,7 +164,9 @@ class _Objects(ast.NodeTransformer):
                 "return the new values from the method instead of storing them, or pass the object as an argument",
                 instance=obj.__self__)  # (`self.act` read on this object)
             plain = ast.copy_location(ast.Attribute(value=func, attr="__func__", ctx=ast.Load()), func)
-            receiver = copy.deepcopy(func.value) if isinstance(func, ast.Attribute) else \
+            # (the object the method is bound to: `layer` of `layer.forward`, but `CFG.loss = net.loss` is net's)
+            receiver = copy.deepcopy(func.value) if isinstance(func, ast.Attribute) \
+                and self._resolve(func.value) is obj.__self__ else \
                 ast.copy_location(ast.Attribute(value=copy.deepcopy(func), attr="__self__", ctx=ast.Load()), func)
             return ast.copy_location(ast.Call(func=plain, args=[receiver, *node.args],
                                               keywords=node.keywords), node)

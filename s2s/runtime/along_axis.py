@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _EMPTY = "Cannot apply_along_axis when any iteration dimensions are 0"
@@ -31,7 +33,7 @@ def along_axis_rows(arr, axis):
     moved = np.moveaxis(arr, _axis(arr, axis), -1)
     if 0 in moved.shape[:-1]:
         raise ValueError(_EMPTY)
-    return moved.reshape(-1, moved.shape[-1])
+    return moved.reshape(math.prod(moved.shape[:-1]), moved.shape[-1])  # (-1 is ambiguous for rows of length 0)
 
 
 def along_axis_rows_grad(g, arr, axis):
