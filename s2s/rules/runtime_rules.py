@@ -78,15 +78,14 @@ defrule_for(rt.written_values_grad, "written_values_grad(g, name, a, args, kwarg
 # np.apply_along_axis (transforms/along_axis.py): the rows of the array and the placed results are linear maps of
 # them (a reshape and a move of axes), the results list passed on as it is
 # (the rows are views of arr, as the slices NumPy gives f are: f changing its row changes arr)
-defrule_for(rt.along_axis_rows, "along_axis_rows(arr, axis)", result_shape=shapes.along_axis_rows,
-            arr="s2s.along_axis_rows_grad(g, arr, axis)",
-            arr_dot="s2s.along_axis_rows(arr_dot, axis)").returns_view = True
+defrule_for(rt.along_axis_rows, "along_axis_rows(arr, axis)", result_shape=shapes.along_axis_rows, linear=("arr",),
+            arr="s2s.along_axis_rows_grad(g, arr, axis)").returns_view = True
 defrule_for(rt.along_axis_rows_grad, "along_axis_rows_grad(g, arr, axis)", shape_only=("arr",), linear=("g",),
             result_shape=lambda site: site.shape(1) if site.nargs == 3 else None)
 defrule_for(rt.along_axis_results, "along_axis_results(results)", structured=True, results="g", linear=("results",))
 defrule_for(rt.along_axis_out, "along_axis_out(stacked, arr, axis)", shape_only=("arr",),
             result_shape=shapes.along_axis_out,
-            stacked="s2s.along_axis_out_grad(g, stacked, arr, axis)", stacked_dot="s2s.along_axis_out(stacked_dot, arr, axis)")
+            linear=("stacked",), stacked="s2s.along_axis_out_grad(g, stacked, arr, axis)")
 defrule_for(rt.along_axis_out_grad, "along_axis_out_grad(g, stacked, arr, axis)", shape_only=("stacked", "arr"),
             linear=("g",), result_shape=lambda site: site.shape(1) if site.nargs == 4 else None)
 defrule_for(rt.slice_kept, "slice_kept(x, index, v)", structured=True, linear=("v",), tangent_from_adjoint=True,
