@@ -162,10 +162,12 @@ _MASKED = [  # (the rule, its variant)
                       register=False, reduction=True, real=real_of_one, **_EXTREME_WHERE))
       for _rule, _name in ((_max, "max"), (_min, "min"), (_amax, "amax"), (_amin, "amin"))),
 ]
-helper_rule(rt.grad_sum_where, "grad_sum_where(g, a, axis, keepdims, where)", shape_only=("a",), linear=("g",))
-helper_rule(rt.grad_mean_where, "grad_mean_where(g, a, axis, keepdims, where)", shape_only=("a",), linear=("g",))
+helper_rule(rt.grad_sum_where, "grad_sum_where(g, a, axis, keepdims, where)", shape_only=("a",), linear=("g",),
+            result_shape=lambda site: site.shape(1) if site.nargs == 5 else None)  # (a's shape)
+helper_rule(rt.grad_mean_where, "grad_mean_where(g, a, axis, keepdims, where)", shape_only=("a",), linear=("g",),
+            result_shape=lambda site: site.shape(1) if site.nargs == 5 else None)
 helper_rule(rt.grad_extreme_where, "grad_extreme_where(g, ans, x, axis, keepdims, where)", shape_only=("x", "ans"),
-            linear=("g",))
+            linear=("g",), result_shape=lambda site: site.shape(2) if site.nargs == 6 else None)  # (x's shape)
 
 
 def _passed(bound, name) -> bool:

@@ -43,7 +43,8 @@ from s2s.transforms.shapes import (
     reshaped,
 )
 
-_REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype", "ddof"})  # (dtype= and var's ddof= keep the shape)
+# (dtype=, var's ddof=, and where= and initial= of the reductions that take them keep the shape)
+_REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype", "ddof", "where", "initial"})
 
 
 def reduction(axis_at: int = 1, keywords=_REDUCTION_KEYWORDS, default_axis=None):
