@@ -26,9 +26,9 @@ import numpy as np
 
 from .context import ctx
 from .desugar import helper_attr
-from .evaluation_order import CONDITIONAL, evaluated_before, header, path_to, replace_node
+from .evaluation_order import movable_call, replace_node
 from .names import NameAllocator, load, store, substituted
-from .walk import fix_locations, own_scope_nodes, rewrite_statements_one_at_a_time, walk
+from .walk import fix_locations, rewrite_statements_one_at_a_time, walk
 
 
 def write_apply_along_axis(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> None:
@@ -52,15 +52,11 @@ def _call_of(pf, stmt):
     """The first np.apply_along_axis call `stmt` evaluates, where its arguments may be evaluated in a statement
     before it (evaluated once, unconditionally, with nothing but names read before it); None where it makes none;
     refused where it makes one that cannot be."""
-    parts = header(stmt)
-    calls = [n for part in parts for n in (part, *own_scope_nodes(part)) if _is_apply(pf, n)]
-    if not calls:
+    site = movable_call(pf, stmt, lambda n: _is_apply(pf, n))
+    if site is None:
         return None
-    call = calls[0]
-    path = path_to(parts, call)
-    before = None if path is None else evaluated_before(pf, stmt, parts, call)
-    if isinstance(stmt, ast.While) or path is None or before is None or before \
-            or any(isinstance(n, CONDITIONAL) or isinstance(n, ast.Compare) and len(n.ops) > 1 for n in path):
+    call, movable = site
+    if not movable:
         raise pf.error(ctx().unsupported, "s2s differentiates np.apply_along_axis where it can take its arguments "
                        "before the statement: evaluated once, unconditionally, with nothing but names read before "
                        "it in that statement", call,

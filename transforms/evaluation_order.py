@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import types
 
-from .walk import walk
+from .walk import own_scope_nodes, walk
 
 CONDITIONAL = (ast.IfExp, ast.BoolOp, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)
 
@@ -105,3 +105,27 @@ def replace_node(tree, old, new) -> None:
             if isinstance(value, list) and any(v is old for v in value):
                 value[[id(v) for v in value].index(id(old))] = new
                 return
+
+
+def movable_call(pf, stmt, matches):
+    """(call, movable) for the first call `matches` accepts that `stmt` evaluates (of those in its header, the one
+    Python reaches first), `movable` whether what the call needs may be computed in statements before `stmt`: it is
+    evaluated once, unconditionally, not in a `while` test, with nothing but names and literals evaluated before
+    it in the statement; None where `stmt` makes no such call.
+
+        >>> is_reduce = lambda c: getattr(c.func, "id", None) == "reduce"
+        >>> [movable_call(None, ast.parse(s).body[0], is_reduce)[1] for s in ("y = reduce(f, xs)", "y = g() + reduce(f, xs)")]
+        [True, False]
+    """
+    parts = header(stmt)
+    calls = [n for part in parts for n in (part, *own_scope_nodes(part)) if isinstance(n, ast.Call) and matches(n)]
+    if not calls:
+        return None
+    call = next((c for c in calls if not any(isinstance(n, ast.Call) and matches(n)
+                                             for b in evaluated_before(pf, stmt, parts, c) or () for n in walk(b))),
+                calls[0])
+    path = path_to(parts, call)
+    before = None if path is None else evaluated_before(pf, stmt, parts, call)
+    movable = not (isinstance(stmt, ast.While) or path is None or before is None or before
+                   or any(isinstance(n, CONDITIONAL) or isinstance(n, ast.Compare) and len(n.ops) > 1 for n in path))
+    return call, movable

@@ -28,9 +28,9 @@ import copy
 import functools
 
 from .context import ctx
-from .evaluation_order import CONDITIONAL, evaluated_before, header, module_attribute, path_to, replace_node
+from .evaluation_order import module_attribute, movable_call, replace_node
 from .names import NameAllocator, load, store
-from .walk import fix_locations, own_scope_nodes, rewrite_statements_one_at_a_time, walk
+from .walk import fix_locations, rewrite_statements_one_at_a_time, walk
 
 _EMPTY = "reduce() of empty iterable with no initial value"
 
@@ -62,23 +62,15 @@ def _reduce_of(pf, stmt):
     """The reduce call `stmt` evaluates before anything that a call of f could change (`x = reduce(...)`,
     `np.sum(reduce(...) @ v)`, `if reduce(...) > 0:`), None where it makes none; refused where it makes one that
     the loop cannot be written before."""
-    parts = header(stmt)
-    calls = [n for part in parts for n in (part, *own_scope_nodes(part)) if isinstance(n, ast.Call) and _is_reduce(pf, n)]
-    if not calls:
+    site = movable_call(pf, stmt, lambda n: _is_reduce(pf, n))
+    if site is None:
         return None
-    # (the first of them Python evaluates: the others are written after it, in turn)
-    call = next((c for c in calls if not any(isinstance(n, ast.Call) and _is_reduce(pf, n)
-                                             for b in evaluated_before(pf, stmt, parts, c) or () for n in walk(b))),
-                calls[0])
+    call, movable = site
     if call.keywords or not 2 <= len(call.args) <= 3 or any(isinstance(a, ast.Starred) for a in call.args):
         raise pf.error(ctx().unsupported, "s2s differentiates functools.reduce(f, items) and reduce(f, items, "
                        "initial), given by position (Python's reduce takes no keywords)", call,
                        hint="call it as `reduce(f, items, start)`")
-    path = path_to(parts, call)
-    before = None if path is None else evaluated_before(pf, stmt, parts, call)
-    if isinstance(stmt, ast.While) or path is None \
-            or any(isinstance(n, CONDITIONAL) or isinstance(n, ast.Compare) and len(n.ops) > 1 for n in path) \
-            or before is None or before:
+    if not movable:
         raise pf.error(ctx().unsupported, "s2s differentiates functools.reduce(f, items[, initial]) where it can "
                        "write the loop reduce runs before the statement: evaluated once, unconditionally, with "
                        "nothing but names read before it in that statement (f may change what else is read)", call,
