@@ -44,7 +44,10 @@ REDUCTIONS = [
     ("np.any(x, 0)", (3,)), ("np.sum(x, dtype=float)", ()),  # dtype= does not change the shape
     ("np.sum(x, 2)", None), ("np.sum(x, -3)", None),  # out of range
     ("np.sum(x, axis=k)", None), ("np.sum(x, keepdims=k)", None), ("np.sum(x, axis=0, keepdims=1)", None),
-    ("np.sum(x, 0, None)", None), ("np.sum(x, where=x > 0)", None), ("np.sum(u, axis=0)", None), ("np.sum(u)", None),
+    ("np.sum(x, 0, None)", None), ("np.sum(u, axis=0)", None), ("np.sum(u)", None),
+    # where= and initial= do not change the shape (since stop 72; unknown before)
+    ("np.sum(x, where=x > 0)", ()), ("np.max(x, axis=1, initial=0.0)", (2,)),
+    ("np.mean(x, axis=0, keepdims=True, where=x > 0)", (1, 3)),
 ]
 NORMS = [
     ("np.linalg.norm(x)", ()), ("np.linalg.norm(x, 2, 0)", (3,)), ("np.linalg.norm(x, axis=-1, keepdims=True)", (2, 1)),
