@@ -946,7 +946,9 @@ def _callee_records(tree, call_node, callee, record_params) -> tuple:
             arg = arg.args[0]
         return arg.id if isinstance(arg, ast.Name) and arg.id not in stores else None
 
-    params = _param_names_of(callee)
+    import inspect
+    params = [name for name, p in inspect.signature(callee).parameters.items()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]  # (not `*args`: a tuple of what it is given)
     out = []
     for k, arg in enumerate(call_node.args[:len(params)]):
         caller = given(arg)
