@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import context
+from .names import int_constant
 
 ALL = None  # what `changed_keys` gives where it cannot tell: every argument and the callee's object may change
 SELF = "self"  # the key of a bound method's own object
@@ -72,8 +73,8 @@ def callee_path(func: ast.expr):
         elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
             steps.append(("item", node.slice.value))
             node = node.value
-        elif isinstance(node, ast.Subscript) and _negative_int(node.slice) is not None:  # (`self.layers[-1]`)
-            steps.append(("item", _negative_int(node.slice)))
+        elif isinstance(node, ast.Subscript) and int_constant(node.slice) is not None:  # (`self.layers[-1]`)
+            steps.append(("item", int_constant(node.slice)))
             node = node.value
         elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and _constant_slice(node.slice):
             steps.append(("slice", _constant_slice(node.slice)))  # (`self.layers[:-1]`)
@@ -84,24 +85,13 @@ def callee_path(func: ast.expr):
             return None
 
 
-def _negative_int(node):
-    """The int `-k` written as a literal (`-1`: a negation of the constant 1), else None."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
-            and type(node.operand.value) is int:
-        return -node.operand.value
-    return None
-
-
 def _constant_slice(node: ast.Slice):
     """(lower, upper, step) of a slice written with int literals or nothing (`:-1`, `1:`, `::2`), else None."""
-    parts = []
-    for part in (node.lower, node.upper, node.step):
-        if _negative_int(part) is not None:
-            part = ast.Constant(_negative_int(part))
-        if part is not None and not (isinstance(part, ast.Constant) and type(part.value) is int):
-            return None
-        parts.append(None if part is None else part.value)
-    return tuple(parts) if parts[2] != 0 else None
+    written = (node.lower, node.upper, node.step)
+    parts = tuple(None if part is None else int_constant(part) for part in written)
+    if any(part is not None and value is None for part, value in zip(written, parts)) or parts[2] == 0:
+        return None
+    return parts
 
 
 def defines_function(cls, name) -> bool:

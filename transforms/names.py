@@ -244,3 +244,15 @@ def dotted_object(f: ast.expr, local, resolve):
     for p in reversed(parts):
         obj = getattr(obj, p, None)
     return obj
+
+
+def int_constant(node):
+    """The int a constant `3` or `-1` stands for, else None.
+
+        >>> int_constant(ast.parse("-2", mode="eval").body), int_constant(ast.Constant(2.0))
+        (-2, None)
+    """
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = int_constant(node.operand)
+        return None if inner is None else -inner
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .names import bound_values
+from .names import bound_values, int_constant
 from .ownership import MUTATING_METHODS
 from .unchanged import root
 from .walk import binding_counts, fix_locations, parent_map, walk
@@ -540,18 +540,6 @@ def _is_linalg(node, numpy_names, linalg_names):
         return node.id in linalg_names
     return isinstance(node, ast.Attribute) and node.attr == "linalg" and isinstance(node.value, ast.Name) \
         and node.value.id in numpy_names
-
-
-def int_constant(node):
-    """The int a constant `3` or `-1` stands for, else None.
-
-        >>> int_constant(ast.parse("-2", mode="eval").body), int_constant(ast.Constant(2.0))
-        (-2, None)
-    """
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = int_constant(node.operand)
-        return None if inner is None else -inner
-    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
 
 
 class NotLowerable(Exception):

@@ -25,12 +25,17 @@ from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
 
-_sum = defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True)",
+# (the signatures a reduction's rule and its `where=` variant below share)
+_SUM = "np.sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True)"
+_MEAN = "np.mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True)"
+_EXTREME = "np.{}(a, axis=None, out=None, keepdims=False, initial=None, where=True)"
+
+_sum = defrule(_SUM,
         reduction=True, array_method="sum", real=True, safe=True,
         methods=("sum",),
         a="s2s.expand_reduced(g, a, axis, keepdims)",
         a_dot="np.sum(a_dot, axis=axis, keepdims=keepdims)")
-_mean = defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True)",
+_mean = defrule(_MEAN,
         reduction=True, array_method="mean", real=True, safe=True,
         methods=("mean",),
         a="s2s.expand_reduced(g, a, axis, keepdims) / s2s.reduced_size(a, axis)",
@@ -39,21 +44,21 @@ _prod = defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", r
         a="s2s.grad_prod(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_prod(1.0, ans, a, axis, True), axis=axis, keepdims=keepdims)")
 # max and min of a real array are real; they raise on an empty one only
-_max = defrule("np.max(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
+_max = defrule(_EXTREME.format("max"),
         reduction=True, array_method="max", real=real_of_one,
         safe_if_nonempty=True, methods=("max",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-_min = defrule("np.min(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
+_min = defrule(_EXTREME.format("min"),
         reduction=True, array_method="min", real=real_of_one,
         safe_if_nonempty=True, methods=("min",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-_amax = defrule("np.amax(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
+_amax = defrule(_EXTREME.format("amax"),
         reduction=True, array_method="max", real=real_of_one, safe_if_nonempty=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-_amin = defrule("np.amin(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
+_amin = defrule(_EXTREME.format("amin"),
         reduction=True, array_method="min", real=real_of_one, safe_if_nonempty=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
@@ -152,14 +157,12 @@ _EXTREME_WHERE = dict(
     a_dot="np.sum(a_dot * s2s.grad_extreme_where(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True, where), "
           "axis=axis, keepdims=keepdims)")
 _MASKED = [  # (the rule, its variant)
-    (_sum, defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True)",
-                  register=False, reduction=True, real=True, a="s2s.grad_sum_where(g, a, axis, keepdims, where)",
+    (_sum, defrule(_SUM, register=False, reduction=True, real=True, a="s2s.grad_sum_where(g, a, axis, keepdims, where)",
                   a_dot="np.sum(a_dot, axis=axis, keepdims=keepdims, where=where)")),
-    (_mean, defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False, where=True)", register=False,
+    (_mean, defrule(_MEAN, register=False,
                    reduction=True, real=True, a="s2s.grad_mean_where(g, a, axis, keepdims, where)",
                    a_dot="np.mean(a_dot, axis=axis, keepdims=keepdims, where=where)")),
-    *((_rule, defrule(f"np.{_name}(a, axis=None, out=None, keepdims=False, initial=None, where=True)",
-                      register=False, reduction=True, real=real_of_one, **_EXTREME_WHERE))
+    *((_rule, defrule(_EXTREME.format(_name), register=False, reduction=True, real=real_of_one, **_EXTREME_WHERE))
       for _rule, _name in ((_max, "max"), (_min, "min"), (_amax, "amax"), (_amin, "amin"))),
 ]
 helper_rule(rt.grad_sum_where, "grad_sum_where(g, a, axis, keepdims, where)", shape_only=("a",), linear=("g",),

@@ -52,8 +52,8 @@ for _at, _sign in ((rt.added_at, ""), (rt.subtracted_at, "-")):
 # NumPy's writers run on a copy (transforms/ufunc_at.py, s2s/runtime/writers.py): the array's adjoint is g where
 # the writer kept its entry, the values' the entries of g written from each; linear in the array and the values
 # jointly, so the tangent is the writer run on the two tangents (the array's term writes zeros shaped as the values:
-# empty values write nothing, where a number 0.0 would be written at every chosen entry). (helper, its signature, NumPy's name, the array,
-# the values, the other arguments as the writer takes them)
+# empty values write nothing, where a number 0.0 would be written at every chosen entry). Each row: the helper, its
+# signature, NumPy's name, the array, the values, the other arguments as the writer takes them.
 for _helper, _signature, _name, _array, _values, _args, _kwargs in (
         (rt.filled_diagonal, "filled_diagonal(a, val, wrap=False)", "fill_diagonal", "a", "val", "({v}, wrap)", "None"),
         (rt.copied_to, "copied_to(dst, src, casting='same_kind', where=True)", "copyto", "dst", "src", "({v},)",

@@ -118,10 +118,14 @@ def _sources(name, a, args, kwargs):
     values = args[k]
     which = np.full(np.shape(a), -1, dtype=np.intp)
     positions = np.arange(np.size(values), dtype=np.intp).reshape(np.shape(values))
-    if name == "copyto":
-        kwargs = {**kwargs, "casting": "unsafe"}
-    func(which, *args[:k], positions, *args[k + 1:], **kwargs)
+    func(which, *args[:k], positions, *args[k + 1:], **_any_cast(name, kwargs))
     return which
+
+
+def _any_cast(name, kwargs):
+    """The writer's keywords with any cast allowed (positions or tangents written, not the user's values: np.copyto's
+    `casting=` was checked where the values were)."""
+    return {**kwargs, "casting": "unsafe"} if name == "copyto" else kwargs
 
 
 def written_target_grad(g, name, a, args, kwargs=None):
@@ -163,8 +167,5 @@ def written_tangent(name, a_dot, args, kwargs=None):
     out = np.array(a_dot, dtype=np.result_type(a_dot, float), copy=True)
     if is_zero(args[k]):  # (the zero marker: zeros written, however the writer repeats its values)
         args = (*args[:k], 0.0, *args[k + 1:])
-    kwargs = dict(kwargs or {})
-    if name == "copyto":
-        kwargs["casting"] = "unsafe"
-    func(out, *args, **kwargs)
+    func(out, *args, **_any_cast(name, kwargs or {}))
     return out
