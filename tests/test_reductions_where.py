@@ -118,6 +118,28 @@ def test_a_column_with_nothing_included():
     np.testing.assert_allclose(got, expected, atol=1e-8)
 
 
+def test_nan_to_num_of_a_mean_over_nothing_has_tangent_zero():
+    """The mean of an empty column is NaN, and so is its tangent; `np.nan_to_num` makes both a constant 0 (its
+    rule was `g * np.isfinite(x)`, NaN * False: forward mode gave NaN)."""
+    x, m = _data(7)
+    m[:, 1] = False
+
+    def cleaned(x):
+        return np.sum(np.nan_to_num(np.mean(x, axis=0, where=m)) ** 2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = fd_grad(cleaned, (x,))
+        v = np.random.default_rng(8).normal(size=x.shape)
+        _, tangent = s2s.jvp(cleaned, (x,), (v,))
+        forward = s2s.jacobian(cleaned, mode="forward")(x)
+        reverse = s2s.grad(cleaned)(x)
+    assert np.isfinite(tangent) and np.all(np.isfinite(forward))
+    np.testing.assert_allclose(tangent, np.sum(expected * v), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(forward, expected, atol=1e-8)
+    np.testing.assert_allclose(reverse, expected, atol=1e-8)
+
+
 def test_float32_keeps_its_dtype():
     x, m = _data(6)
     got = s2s.grad(mean_where)(x.astype(np.float32), m)

@@ -93,7 +93,9 @@ if hasattr(np, "astype"):
             result_shape=shapes.astype, x="s2s.cast_back(g, x) if s2s.is_float_dtype(dtype) else 0.0",
             x_dot="s2s.astype(x_dot, dtype) if s2s.is_float_dtype(dtype) else s2s.dense_tangent(0.0, ans)")
 # copy=False (x changed in place and given back) is refused: the adjoint reads x's entries that were not finite
-defrule("np.nan_to_num(x, copy=True)", returns_view="sometimes", default_only=("copy",), x="g * np.isfinite(x)")
+# (not `g * np.isfinite(x)`: a NaN or infinite g there, the tangent of a mean over nothing, stays NaN)
+defrule("np.nan_to_num(x, copy=True)", returns_view="sometimes", default_only=("copy",),
+        x="np.where(np.isfinite(x), g, 0.0)")
 
 # two arguments
 defrule("np.add(x1, x2)", real=True, safe=True, x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)",
