@@ -36,6 +36,7 @@ from s2s.transforms import (
     loop_else,
     loop_tests,
     lower,
+    missing_attributes,
     named_expressions,
     objects,
     operator_calls,
@@ -413,6 +414,8 @@ LOWERING = [
     # generators consumed at once: lists (transforms/generators.py)
     ("generators", _on_tree(generators.rewrite)),
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
+    # `np.trapz(y, x)` on a NumPy without it: the AttributeError Python raises there (transforms/missing_attributes.py)
+    ("missing attributes", _on_tree(lambda pf, tree: missing_attributes.raise_missing_attributes(pf.resolve_expr, tree))),
     # d = st.norm(m, s); d.logpdf(x) as st.norm.logpdf(x, m, s) (transforms/frozen_distributions.py)
     ("frozen distributions", _frozen),
     # np.add.at(a, i, b) as `a[...] = s2s.added_at(a, i, b)` (transforms/ufunc_at.py)

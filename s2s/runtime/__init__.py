@@ -100,6 +100,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     item,
     item_number,
     mapping_keys,
+    missing_attribute,
     not_an_iterator,
     star_count,
     stop_gradient,

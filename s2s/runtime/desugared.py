@@ -159,6 +159,19 @@ def _apart(other, owned) -> bool:
     return other.base is None and other is not owned
 
 
+def missing_attribute(message):
+    """Python's AttributeError where the function reads an attribute its module does not have (`np.trapz` on a NumPy
+    without it, in a branch `hasattr(np, "trapz")` guards: transforms/missing_attributes.py); `message` is the one
+    Python gives there.
+
+        >>> missing_attribute("module 'numpy' has no attribute 'trapz'")
+        Traceback (most recent call last):
+        ...
+        AttributeError: module 'numpy' has no attribute 'trapz'
+    """
+    raise AttributeError(message)
+
+
 def star_count(items, count, func_name):
     """Check that `items`, passed as `*items` to your function `func_name` whose parameters s2s bound from its items
     one by one (transforms/inline.py, `star_bindings`), holds the `count` items the call takes: Python's

@@ -22,7 +22,7 @@ def f(x):
 def test_pass_names_in_order():
     names = pipeline.passes("reverse")
     lowering = ["contexts", "named expressions", "star displays", "reduce", "apply along axis", "operator calls",
-                "generators", "inline",
+                "generators", "inline", "missing attributes",
                 "frozen distributions", "ufunc_at", "loop else", "check", "ownership", "desugar", "exits", "objects", "lower",
                 "aliasing", "rebinding"]
     assert names[:len(lowering)] == lowering == [name for name, _ in pipeline.LOWERING]
