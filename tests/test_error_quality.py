@@ -39,6 +39,15 @@ def with_try(x):
     return y
 
 
+def with_try_finally(x):
+    y = x * 2.0
+    try:
+        y = y * x
+    finally:
+        y = y + 1.0
+    return y
+
+
 def with_with(x):
     y = x * 2.0
     with open(os.devnull) as fh:
@@ -175,6 +184,7 @@ def with_alias_update(x):
 
 UNSUPPORTED = [
     (with_try, "try:", "try:", "try/except"),
+    (with_try_finally, "try:", "try:", "try/finally"),
     (with_with, "with open", "with open", "with statement"),
     (with_yield, "yield y", "yield y", "yield"),
     (with_yield_from, "yield from", "yield from", "yield from"),

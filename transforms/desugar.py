@@ -42,7 +42,7 @@ if hasattr(ast, "TryStar"):
 _BY_NAME = frozenset({"locals", "vars", "eval", "exec"})
 
 _HINTS = {
-    ast.Try: "move the try/except outside the differentiated function",
+    ast.Try: "move the try statement (with its except or finally blocks) outside the differentiated function",
     ast.With: "move the with block outside the differentiated function (s2s runs the body of "
               "`with np.errstate(...)` and `with np.printoptions(...)` as it is)",
     ast.Delete: "drop the del (of a name): s2s manages the lifetime of values itself",
@@ -166,6 +166,8 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
         for cls, what in _REFUSED.items():
             if isinstance(node, cls) and what is not None:
                 hint = _delete_hint(node) if isinstance(node, ast.Delete) else None
+                if isinstance(node, ast.Try) and not node.handlers:  # (`try:` with a `finally:` block only)
+                    what = "try/finally"
                 raise pf.error(ctx().unsupported, f"s2s cannot differentiate {what}", node,
                                hint=hint or _HINTS.get(cls, "rewrite it without this construct, or wrap the code "
                                                        "in a function with a custom rule (s2s.defvjp)"))
