@@ -32,6 +32,7 @@ from s2s.transforms import (
     exits,
     frozen_distributions,
     generators,
+    global_names,
     item_reads,
     loop_else,
     loop_tests,
@@ -305,6 +306,7 @@ class Lowered:
         self.user_names = frozenset()  # every name in the user's function (the others are made up)
         self.refusals = {}  # name -> the record generated code passes under that name (transforms/refusals.py)
         self.record_params = ()  # (name, class) of parameters given records with methods (`derivative_code`)
+        self.globals_written = set()  # the names the function declares global and assigns (global_names)
 
 
 def _on_tree(rewrite: Callable, reads_names: bool = True) -> Callable[[Lowered], Lowered]:
@@ -322,6 +324,14 @@ def _refuse(pf, node, why, hint):
 
 def _contexts(p: Lowered) -> Lowered:
     contexts.unwrap_neutral_blocks(p.tree, p.pf.resolve_expr)
+    return p
+
+
+def _globals(p: Lowered) -> Lowered:
+    from s2s.transforms.desugar import helper_attr
+    p.globals_written = global_names.rewrite_global_names(
+        p.tree, lambda name: helper_attr("s2s", name, getattr(runtime, name)),
+        lambda node, why: _refuse(p.pf, node, why, "bind the global with `name = value` or `name += value` alone"))
     return p
 
 
@@ -402,6 +412,8 @@ def _rebinding(p: Lowered) -> Lowered:
 # 1. the lowering passes, from the user's function to primitive statements (a `Lowered` each):
 LOWERING = [
     ("contexts", _contexts),  # `with np.errstate(...)`: its body (transforms/contexts.py)
+    # `global n; n += 1`: s2s.set_global('n', s2s.global_value('n') + 1) (transforms/global_names.py)
+    ("global names", _globals),
     # `if (n := len(x)) > 2:` as `n = len(x)` first (transforms/named_expressions.py)
     ("named expressions", _on_tree(named_expressions.write_named_expressions)),
     # [*a, b] as list(a) + [b] (transforms/star_displays.py)
@@ -686,6 +698,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
             and any(isinstance(node, ast.For) for node in walk(tree)):
         could_peel_last = _write_out_loops(low, wrt_names, scalar_params, shaped_params, peel_last)
     facts = analysis.analyze(pf, tree, list(wrt_names), scalar_params)
+    if low.globals_written:
+        _refuse_differentiated_globals_read(pf, tree, facts.varied)
     if _STAGES.get():
         stage_text["analysis"] = _facts_text(facts) + ast.unparse(tree)
     context = None
@@ -758,6 +772,24 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     gen.tangent_names = own_tangents if form == "jvp" else {}
     gen.returns_value = form != "jvp" and returns_value
     return gen
+
+
+def _refuse_differentiated_globals_read(pf, tree, varied):
+    """Refuse a global the function reads after writing it a value that depends on what is differentiated
+    (transforms/global_names.py): the value read back would be a constant of the derivative."""
+    def calls_of(name):
+        return [n for n in walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                and n.func.attr == name and getattr(n.func.value, HELPER, False) and n.args
+                and isinstance(n.args[0], ast.Constant)]
+    read = {n.args[0].value for n in calls_of("global_value")}
+    for call in calls_of("set_global"):
+        if call.args[0].value in read and len(call.args) == 2 and varied.intersection(analysis.atom_names(call.args[1])):
+            name = call.args[0].value
+            raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate this: the global `{name}` is given a "
+                           "value that depends on what is differentiated, and the function reads it (the value read "
+                           "back would be a constant of the derivative)", call,
+                           hint=f"pass `{name}` in as an argument and return its new value, or keep the differentiated "
+                                "value in a local name")
 
 
 def _pure_tangents(fdef, tangents, helpers):

@@ -41,6 +41,9 @@ _MODULE_ITERATOR_HINT = ("keep a list of its items at module level (`items = lis
 _CONSTRUCT_HINT = ("construct the object outside the function and pass it in as an argument (`obj = YourClass(...); "
                    "hessian(f)(x, obj)`), or use s2s.jacrev / s2s.grad, which evaluate the function once")
 
+_GLOBAL_HINT = ("pass the global's value in as an argument and return its new value, or update it outside the "
+                "function; s2s.jacrev / s2s.grad evaluate the function once")
+
 _METHOD_HINT = ("where the method only reads its object, write what it reads with indexing (a dict's "
                 "`d.get(k, v)` as `d[k] if k in d else v`), or call it outside the function and pass its result in; "
                 "s2s.jacrev / s2s.grad evaluate the function once")
@@ -100,7 +103,7 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
         _CONSTRUCT_HINT if "constructs a" in reason else \
         _ITERATOR_HINT if "iterator made outside" in reason else \
         _MODULE_ITERATOR_HINT if "an iterator of its module" in reason else \
-        _METHOD_HINT if "a method of an object" in reason else _HINT
+        _METHOD_HINT if "a method of an object" in reason else _GLOBAL_HINT if "global name" in reason else _HINT
     if pf is not None and node is not None:
         raise pf.error(UnsupportedSyntaxError, message, node, hint=hint)
     raise UnsupportedSyntaxError(message, hint=hint)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import types
 
+from . import annotations
 from .context import ctx
 from .context import missing as missing_object
 from .walk import fix_locations, walk_nodes
@@ -59,6 +60,8 @@ def raise_missing_attributes(resolve, tree: ast.AST, missing=_NOT_FOUND, helper=
         if not (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load)
                 and isinstance(node.value, ast.Name | ast.Attribute)):
             continue
+        if annotations.get(node, annotations.RESOLVED, None) is not None or annotations.is_helper(node.value):
+            continue  # (s2s's own helpers, `s2s.along_axis_out`, written by the passes before: resolved already)
         if resolve(node) is not missing:
             continue
         module = resolve(node.value)

@@ -5,6 +5,7 @@ and the records of the errors those two raise (Refusal), stop_gradient.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from typing import TypeVar
 
@@ -157,6 +158,30 @@ def _apart(other, owned) -> bool:
     while type(other.base) is np.ndarray:
         other = other.base
     return other.base is None and other is not owned
+
+
+def global_value(name):
+    """The value of the global `name` of the code that calls it (the function's module: generated code runs with
+    the function's globals), for a name the function declares `global` and assigns (transforms/global_names.py).
+
+        >>> global_value("__name__")
+        's2s.runtime.desugared'
+    """
+    frame = sys._getframe(1)
+    if name in frame.f_globals:
+        return frame.f_globals[name]
+    if name in frame.f_builtins:
+        return frame.f_builtins[name]
+    raise NameError(f"name {name!r} is not defined")
+
+
+def set_global(name, value):
+    """Bind the global `name` of the code that calls it to `value` (`global name; name = value`).
+
+        >>> set_global("_S2S_EXAMPLE", 1); global_value("_S2S_EXAMPLE")
+        1
+    """
+    sys._getframe(1).f_globals[name] = value
 
 
 def missing_attribute(message):

@@ -21,7 +21,7 @@ def f(x):
 
 def test_pass_names_in_order():
     names = pipeline.passes("reverse")
-    lowering = ["contexts", "named expressions", "star displays", "reduce", "apply along axis", "operator calls",
+    lowering = ["contexts", "global names", "named expressions", "star displays", "reduce", "apply along axis", "operator calls",
                 "generators", "inline", "missing attributes",
                 "frozen distributions", "ufunc_at", "loop else", "check", "ownership", "desugar", "exits", "objects", "lower",
                 "aliasing", "rebinding"]

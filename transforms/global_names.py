@@ -1,0 +1,127 @@
+"""Names a function declares `global` and assigns: read and written in its module, as Python does.
+
+    CALLS = 0
+    def loss(w):
+        global CALLS
+        CALLS += 1              # s2s.set_global('CALLS', s2s.global_value('CALLS') + 1)
+        return np.sum(w ** 2)
+
+Each read of such a name becomes `s2s.global_value('CALLS')` and each assignment `s2s.set_global('CALLS', v)`:
+the generated code runs with the function's globals, so a derivative counts, logs and keeps values in the
+module as the function does, once per call of it. No name of the program is the global, so no pass saves,
+restores or renames it. A value read back is a constant of the derivative: s2s/pipeline.py refuses a function
+that reads the name and writes it a value that depends on what is differentiated. A name declared `global`
+and never assigned is an ordinary read of a global (its statement is dropped).
+
+    >>> tree = ast.parse("def f(x):\\n    global N\\n    N += 1\\n    return x * N").body[0]
+    >>> written = rewrite_global_names(tree, lambda what: ast.Name(what, ast.Load()), lambda node, why: None)
+    >>> written, print(ast.unparse(tree))
+    def f(x):
+        set_global('N', global_value('N') + 1)
+        return x * global_value('N')
+    ({'N'}, None)
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .walk import fix_locations, own_scope_nodes, walk
+
+_BINDS_ELSEWHERE = "is bound another way here (s2s writes a global by `name = value` and `name op= value` alone)"
+
+
+def rewrite_global_names(fdef: ast.FunctionDef, helper, refuse) -> set[str]:
+    """Rewrite the reads and plain assignments of the names `fdef` declares global and assigns; drop its `global`
+    statements. `helper(name)` gives the expression of s2s's helper `name`, `refuse(node, why)` raises. Returns the
+    names written."""
+    declared = {}
+    for node in own_scope_nodes(fdef):
+        if isinstance(node, ast.Global):
+            for name in node.names:
+                declared.setdefault(name, node)
+    if not declared:
+        return set()
+    written = set()
+    for node in own_scope_nodes(fdef):
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                if isinstance(t, ast.Name) and t.id in declared:
+                    if isinstance(node, ast.Assign) and len(targets) > 1:
+                        refuse(node, f"the global `{t.id}` is one of several targets of one assignment")
+                    if isinstance(node, ast.AnnAssign) and node.value is None:
+                        refuse(node, f"the global `{t.id}` is annotated with no value")
+                    written.add(t.id)
+    for node in own_scope_nodes(fdef):  # (any other binding of a written global: a loop's, an unpacking's)
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id in declared \
+                and not _plain_target(node, fdef):
+            refuse(node, f"`{node.id}`, declared global, {_BINDS_ELSEWHERE}")
+    for node in walk(fdef):  # (a function or lambda inside that binds the name has a local of its own)
+        if node is not fdef and isinstance(node, ast.FunctionDef | ast.Lambda | ast.comprehension) \
+                and _binds(node, written):
+            refuse(node, "a function or comprehension inside binds a name the function declares global")
+    _Rewrite(written, helper).visit(fdef)
+    fdef.body = [s for s in fdef.body if not isinstance(s, ast.Global)] or [ast.Pass()]
+    for block in _blocks(fdef):
+        block[:] = [s for s in block if not isinstance(s, ast.Global)] or [ast.Pass()]
+    fix_locations(fdef)
+    return written
+
+
+def _plain_target(name_node, fdef) -> bool:
+    return any(isinstance(s, ast.Assign | ast.AnnAssign | ast.AugAssign) and (
+        any(t is name_node for t in s.targets) if isinstance(s, ast.Assign) else s.target is name_node)
+        for s in own_scope_nodes(fdef))
+
+
+def _binds(scope, names) -> bool:
+    if isinstance(scope, ast.comprehension):
+        return any(isinstance(n, ast.Name) and n.id in names for n in walk(scope.target))
+    args = scope.args
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} | {
+        a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    stores = {n.id for n in walk(scope) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    return bool((params | stores) & names)
+
+
+def _blocks(fdef):
+    for node in own_scope_nodes(fdef):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                yield block
+
+
+class _Rewrite(ast.NodeTransformer):
+    def __init__(self, written, helper):
+        self.written, self.helper = written, helper
+
+    def _read(self, name, like):
+        call = ast.Call(func=self.helper("global_value"), args=[ast.Constant(name)], keywords=[])
+        return ast.copy_location(call, like)
+
+    def _write(self, name, value, like):
+        call = ast.Call(func=self.helper("set_global"), args=[ast.Constant(name), value], keywords=[])
+        return ast.copy_location(ast.Expr(value=ast.copy_location(call, like)), like)
+
+    def visit_Name(self, node):
+        return self._read(node.id, node) if isinstance(node.ctx, ast.Load) and node.id in self.written else node
+
+    def visit_Assign(self, node):
+        target = node.targets[0]
+        if len(node.targets) == 1 and isinstance(target, ast.Name) and target.id in self.written:
+            return self._write(target.id, self.visit(node.value), node)
+        return self.generic_visit(node)
+
+    def visit_AnnAssign(self, node):
+        if isinstance(node.target, ast.Name) and node.target.id in self.written:
+            return self._write(node.target.id, self.visit(node.value), node)
+        return self.generic_visit(node)
+
+    def visit_AugAssign(self, node):
+        if isinstance(node.target, ast.Name) and node.target.id in self.written:
+            value = ast.copy_location(ast.BinOp(left=self._read(node.target.id, node.target), op=node.op,
+                                                right=self.visit(node.value)), node)
+            return self._write(node.target.id, value, node)
+        return self.generic_visit(node)
