@@ -775,21 +775,44 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
 
 
 def _refuse_differentiated_globals_read(pf, tree, varied):
-    """Refuse a global the function reads after writing it a value that depends on what is differentiated
-    (transforms/global_names.py): the value read back would be a constant of the derivative."""
-    def calls_of(name):
-        return [n for n in walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                and n.func.attr == name and getattr(n.func.value, HELPER, False) and n.args
-                and isinstance(n.args[0], ast.Constant)]
-    read = {n.args[0].value for n in calls_of("global_value")}
-    for call in calls_of("set_global"):
-        if call.args[0].value in read and len(call.args) == 2 and varied.intersection(analysis.atom_names(call.args[1])):
+    """Refuse a global given a value that depends on what is differentiated (transforms/global_names.py) where
+    something may read it back after: the function (`s2s.global_value`), a helper of the module written into it
+    (a read of the name), or a function of yours or a function value it calls (any of them may read the module's
+    global). The value read back would be a constant of the derivative. What runs after a write: the rest of the
+    function from the top-level statement that holds it (all of that statement where the write is in a loop or
+    branch: another trip may read it)."""
+    def helper_call(n, name):
+        return isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == name \
+            and getattr(n.func.value, HELPER, False) and n.args and isinstance(n.args[0], ast.Constant)
+
+    def reader(n, name):
+        if helper_call(n, "global_value"):
+            return n.args[0].value == name and "the function reads it back"
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id == name:
+            return "a helper written into the function reads it"
+        if isinstance(n, ast.Call) and not getattr(n.func, HELPER, False) \
+                and not (isinstance(n.func, ast.Attribute) and getattr(n.func.value, HELPER, False)):
+            func = analysis.resolve_call(pf, n)
+            if func is context.missing() and analysis.is_dynamic_call(n) and _root_name(n.func) in local \
+                    or analysis.is_user_function(func) or analysis.is_callable_object(func):
+                return f"it calls {ast.unparse(n.func)} after, which may read it"
+        return False
+
+    local = _bound_names(tree)  # (a call of a local value: a function value known when the code runs)
+    for i, top in enumerate(tree.body):
+        for call in (n for n in walk(top) if helper_call(n, "set_global") and len(n.args) == 2):
+            if not varied.intersection(analysis.atom_names(call.args[1])):
+                continue
             name = call.args[0].value
-            raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate this: the global `{name}` is given a "
-                           "value that depends on what is differentiated, and the function reads it (the value read "
-                           "back would be a constant of the derivative)", call,
-                           hint=f"pass `{name}` in as an argument and return its new value, or keep the differentiated "
-                                "value in a local name")
+            written_alone = isinstance(top, ast.Expr) and top.value is call
+            for later in ([] if written_alone else [top]) + tree.body[i + 1:]:
+                why = next((w for w in map(lambda n: reader(n, name), walk(later)) if w), None)
+                if why:
+                    raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate this: the global `{name}` is "
+                                   f"given a value that depends on what is differentiated, and {why} (the value read "
+                                   "back would be a constant of the derivative)", call,
+                                   hint=f"pass `{name}` in as an argument and return its new value, or keep the "
+                                        "differentiated value in a local name and store it last")
 
 
 def _pure_tangents(fdef, tangents, helpers):

@@ -172,7 +172,59 @@ def inner_binds(w):
     return np.sum(twice(w))
 
 
+def reads_the_log(v):
+    return v * LAST_LOSS
+
+
+class LogReader:
+    def __call__(self, v):
+        return v * LAST_LOSS
+
+
+LOG_READER = LogReader()
+
+
+def helper_reads_it_back(w):
+    global LAST_LOSS
+    LAST_LOSS = w * 2.0
+    return np.sum(reads_the_log(w))
+
+
+def function_value_reads_it_back(w, fn=reads_the_log):
+    global LAST_LOSS
+    LAST_LOSS = w * 2.0
+    return np.sum(fn(w))
+
+
+def object_reads_it_back(w):
+    global LAST_LOSS
+    LAST_LOSS = w * 2.0
+    return np.sum(LOG_READER(w))
+
+
+def square(v):
+    return v * v
+
+
+def logs_after_its_helpers(w):
+    global LAST_LOSS
+    s = 0.0
+    for i in range(1, 3):
+        s = s + np.sum(square(w * i))
+        LAST_LOSS = s  # (a helper runs again on the next trip, but reads no global)
+    return s
+
+
+def test_a_differentiated_value_logged_after_helpers_that_do_not_read_it():
+    got = s2s.grad(logs_after_its_helpers)(W)
+    assert LAST_LOSS == pytest.approx(5.0 * np.sum(W * W), rel=1e-14)
+    np.testing.assert_allclose(got, fd_grad(logs_after_its_helpers, (W,)), rtol=1e-6)
+
+
 @pytest.mark.parametrize("f, marker, what", [
+    (helper_reads_it_back, "LAST_LOSS = w", "calls reads_the_log after"),
+    (function_value_reads_it_back, "LAST_LOSS = w", "calls fn after"),
+    (object_reads_it_back, "LAST_LOSS = w", "calls LOG_READER after"),
     (read_back, "LAST_LOSS = w", "depends on what is differentiated"),
     (tuple_target, "CALLS, b", "bound another way"),
     (loop_target, "for CALLS", "bound another way"),
