@@ -55,6 +55,23 @@ def raise_missing_attributes(resolve, tree: ast.AST, missing=_NOT_FOUND, helper=
         def helper():
             return helper_attr("s2s", "missing_attribute", ctx().runtime.missing_attribute)
 
+    modules = {}  # id(dotted name) -> the module it denotes, or None
+
+    def module_of(node):
+        """The module the dotted name `node` denotes (`np`, `np.linalg`), else None. Only names whose every part
+        is a module are resolved: an object's attribute is not read here (it may change, or be a property)."""
+        key = id(node)
+        if key not in modules:
+            if isinstance(node, ast.Name):
+                obj = resolve(node)
+            elif isinstance(node, ast.Attribute):
+                base = module_of(node.value)
+                obj = getattr(base, node.attr, None) if base is not None else None
+            else:
+                obj = None
+            modules[key] = obj if isinstance(obj, types.ModuleType) else None
+        return modules[key]
+
     found = {}  # id(node replaced) -> the message of its AttributeError
     for node in walk_nodes(tree):
         if not (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load)
@@ -62,10 +79,9 @@ def raise_missing_attributes(resolve, tree: ast.AST, missing=_NOT_FOUND, helper=
             continue
         if annotations.get(node, annotations.RESOLVED, None) is not None or annotations.is_helper(node.value):
             continue  # (s2s's own helpers, `s2s.along_axis_out`, written by the passes before: resolved already)
-        if resolve(node) is not missing:
-            continue
-        module = resolve(node.value)
-        if isinstance(module, types.ModuleType):
+        module = module_of(node.value)
+        if module is not None and node.attr not in module.__dict__ and resolve(node) is missing:
+            # (`resolve` notes the attribute's absence among the facts the derivative is kept under)
             message = _missing_message(module, node.attr)
             if message is not None:
                 found[id(node)] = message
