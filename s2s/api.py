@@ -723,7 +723,8 @@ def _runner(func, wrt, optimize, need_value=True):
         # a refusal is final; another failure may be a one-element output in a scalar's code, or Python's
         # division by zero where the function computes in NumPy numbers
         out = None
-        if not isinstance(exc, S2SError) and not (isinstance(exc, ZeroDivisionError | OverflowError)
+        if not isinstance(exc, S2SError) and not reruns.writes_globals(target) \
+                and not (isinstance(exc, ZeroDivisionError | OverflowError)
                                                   and reruns.may_differ_when_run_again(
                                                       target, getattr(fn, "__s2s_writes_checked__", False))):
             # (a function that draws or prints is not run again on copies to find its value: the draw or the
@@ -818,6 +819,12 @@ def _size_one_output(func, target, wrt, optimize, args, kwargs, value):
     `value`: the output, where the derivative code gave it, or the function's on copies (_value_on_copies)."""
     if not isinstance(value, np.ndarray) or value.size != 1 or value.ndim == 0 or value.dtype.kind not in "fc":
         return None
+    if reruns.writes_globals(target):
+        raise NonScalarOutputError(
+            f"grad needs a function with a scalar output, but {target.__name__} returns an array of shape "
+            f"{value.shape}, which s2s differentiates by running its code once more, and {target.__name__} binds a "
+            "global name (it would count or log twice)",
+            hint="return a number: `np.sum(...)` without keepdims=True, or the array's item (`out[0]`)")
     fn = _entry(target, pipeline._wrt_names(func, wrt), "value", optimize).fn
     try:
         return fn(*args, **kwargs, **{_seed_name(fn): np.ones(value.shape, value.dtype)})

@@ -169,7 +169,10 @@ class ParsedFunction:
         function binds itself (a parameter or a local: never a global, even where a global has its name,
         and nothing the derivative depends on)."""
         code = getattr(self.func, "__code__", None)
-        if code is not None and (name in code.co_varnames or name in code.co_cellvars):
+        if code is not None and (name in code.co_varnames or name in code.co_cellvars
+                                 or name in _comprehension_locals(code)):
+            # (a comprehension's `for np in ...` binds `np` in the comprehension: s2s reads names by their text,
+            # so the name is the function's own everywhere, never the module of that name)
             return _MISSING
         if name in self.closure:
             obj = self.closure[name]
@@ -236,6 +239,20 @@ class ParsedFunction:
         now = follows()
         self._note("n", obj, None, now, "is")
         return self._now(now)
+
+
+_COMPREHENSIONS = ("<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>")
+
+
+def _comprehension_locals(code) -> frozenset:
+    """The names the comprehensions of `code` bind (their own code objects' locals, in Python before 3.12; in 3.12
+    they are `code`'s own), nested comprehensions included."""
+    out = set()
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and const.co_name in _COMPREHENSIONS:
+            out.update(v for v in const.co_varnames if not v.startswith("."))
+            out |= _comprehension_locals(const)
+    return frozenset(out)
 
 
 _AUTOGRAD_WRAPPERS = ("array", "concatenate", "stack", "hstack", "vstack", "row_stack", "column_stack", "append",

@@ -41,6 +41,7 @@ from s2s.transforms import (
     named_expressions,
     objects,
     operator_calls,
+    operator_objects,
     optimize,
     rebinding,
     records,
@@ -441,6 +442,9 @@ LOWERING = [
     ("exits", _exits),  # break, continue and early return become flags
     ("objects", _objects),  # attribute reads, records built and replaced: calls of helpers with rules
     ("lower", _lower),  # one primitive per statement (A-normal form)
+    # `SQ * x` of an object whose class defines `__mul__`: refused (transforms/operator_objects.py)
+    ("operator objects", _on_tree(lambda pf, tree: operator_objects.refuse_operator_objects(
+        tree, pf.resolve, lambda node, why, hint: _refuse(pf, node, why, hint)))),
     ("aliasing", _aliasing),  # refuse updates a view or alias would see
     ("rebinding", _rebinding),  # a name rebound in straight-line code: a fresh name per value (s, s2)
 ]
@@ -775,44 +779,36 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
 
 
 def _refuse_differentiated_globals_read(pf, tree, varied):
-    """Refuse a global given a value that depends on what is differentiated (transforms/global_names.py) where
-    something may read it back after: the function (`s2s.global_value`), a helper of the module written into it
-    (a read of the name), or a function of yours or a function value it calls (any of them may read the module's
-    global). The value read back would be a constant of the derivative. What runs after a write: the rest of the
-    function from the top-level statement that holds it (all of that statement where the write is in a loop or
-    branch: another trip may read it)."""
-    def helper_call(n, name):
-        return isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == name \
-            and getattr(n.func.value, HELPER, False) and n.args and isinstance(n.args[0], ast.Constant)
+    """Refuse a global given a value that depends on what is differentiated (transforms/global_names.py) unless
+    that is the function's last step: any code after it could read the value back (the function, a helper of
+    yours, a partial, a property, an item read of an object of yours), and a value read back is a constant of the
+    derivative. After it, only the `return` and plain copies of names, and other globals given values."""
+    def global_write(n):
+        return isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "set_global" \
+            and getattr(n.func.value, HELPER, False) and len(n.args) == 2 and isinstance(n.args[0], ast.Constant)
 
-    def reader(n, name):
-        if helper_call(n, "global_value"):
-            return n.args[0].value == name and "the function reads it back"
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id == name:
-            return "a helper written into the function reads it"
-        if isinstance(n, ast.Call) and not getattr(n.func, HELPER, False) \
-                and not (isinstance(n.func, ast.Attribute) and getattr(n.func.value, HELPER, False)):
-            func = analysis.resolve_call(pf, n)
-            if func is context.missing() and analysis.is_dynamic_call(n) and _root_name(n.func) in local \
-                    or analysis.is_user_function(func) or analysis.is_callable_object(func):
-                return f"it calls {ast.unparse(n.func)} after, which may read it"
-        return False
+    def atoms(e):
+        return e is None or isinstance(e, ast.Name | ast.Constant) \
+            or isinstance(e, ast.Tuple) and all(isinstance(v, ast.Name | ast.Constant) for v in e.elts)
 
-    local = _bound_names(tree)  # (a call of a local value: a function value known when the code runs)
+    def inert(s):
+        return isinstance(s, ast.Pass) or isinstance(s, ast.Return) and atoms(s.value) \
+            or isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+            and atoms(s.value) or isinstance(s, ast.Expr) and global_write(s.value) and atoms(s.value.args[1])
+
     for i, top in enumerate(tree.body):
-        for call in (n for n in walk(top) if helper_call(n, "set_global") and len(n.args) == 2):
+        for call in (n for n in walk(top) if global_write(n)):
             if not varied.intersection(analysis.atom_names(call.args[1])):
                 continue
-            name = call.args[0].value
-            written_alone = isinstance(top, ast.Expr) and top.value is call
-            for later in ([] if written_alone else [top]) + tree.body[i + 1:]:
-                why = next((w for w in map(lambda n: reader(n, name), walk(later)) if w), None)
-                if why:
-                    raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate this: the global `{name}` is "
-                                   f"given a value that depends on what is differentiated, and {why} (the value read "
-                                   "back would be a constant of the derivative)", call,
-                                   hint=f"pass `{name}` in as an argument and return its new value, or keep the "
-                                        "differentiated value in a local name and store it last")
+            last = isinstance(top, ast.Expr) and top.value is call and all(inert(s) for s in tree.body[i + 1:])
+            if not last:
+                name = call.args[0].value
+                raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate this: the global `{name}` is given "
+                               "a value that depends on what is differentiated, and code runs after it that could "
+                               "read it back (a value read back is a constant of the derivative); s2s stores such a "
+                               "value as the function's last step only", call,
+                               hint=f"move the assignment last, just before the return (`{name} = loss` then "
+                                    "`return loss`), outside any loop or branch, or return the value beside the result")
 
 
 def _pure_tangents(fdef, tangents, helpers):

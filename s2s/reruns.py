@@ -8,6 +8,7 @@ Python-float item reads ask at transform time (transforms/float_items.py, throug
 
 from __future__ import annotations
 
+import dis
 import numbers
 
 import numpy as np
@@ -24,6 +25,17 @@ def plain_data(value) -> bool:
 
 
 _NUMPY_SCALAR_TYPES = {"floating", "generic", "number", "inexact", "float64", "float32", "double", "integer"}
+
+
+def writes_globals(target) -> bool:
+    """Whether `target`'s code binds a global name (`global calls; calls += 1`): s2s runs it no more than once per
+    call of a derivative (a second run, on copies of its arguments, would count or log twice).
+
+        >>> writes_globals(lambda x: x * 2.0)
+        False
+    """
+    code = getattr(target, "__code__", None)
+    return code is not None and any(i.opname in ("STORE_GLOBAL", "DELETE_GLOBAL") for i in dis.get_instructions(code))
 
 
 def may_differ_when_run_again(target, writes_checked: bool = False) -> bool:

@@ -1,6 +1,7 @@
 """`global` names a function assigns: counters, logs and caches written in its module by the derivative as by the
 function, once per call (transforms/global_names.py); a differentiated value written and read back is refused."""
 
+import functools
 import warnings
 
 import autograd
@@ -206,25 +207,58 @@ def square(v):
     return v * v
 
 
-def logs_after_its_helpers(w):
+def logs_in_its_loop(w):
     global LAST_LOSS
     s = 0.0
     for i in range(1, 3):
         s = s + np.sum(square(w * i))
-        LAST_LOSS = s  # (a helper runs again on the next trip, but reads no global)
+        LAST_LOSS = s  # (the next trip runs code that could read it back: refused)
     return s
 
 
-def test_a_differentiated_value_logged_after_helpers_that_do_not_read_it():
-    got = s2s.grad(logs_after_its_helpers)(W)
+def logs_after_its_loop(w):
+    global LAST_LOSS
+    s = 0.0
+    for i in range(1, 3):
+        s = s + np.sum(square(w * i))
+    LAST_LOSS = s
+    return s
+
+
+def test_a_differentiated_value_logged_as_the_last_step():
+    got = s2s.grad(logs_after_its_loop)(W)
     assert LAST_LOSS == pytest.approx(5.0 * np.sum(W * W), rel=1e-14)
-    np.testing.assert_allclose(got, fd_grad(logs_after_its_helpers, (W,)), rtol=1e-6)
+    np.testing.assert_allclose(got, fd_grad(logs_after_its_loop, (W,)), rtol=1e-6)
+
+
+def partial_reads_it_back(w):
+    global LAST_LOSS
+    LAST_LOSS = w * 2.0
+    return np.sum(functools.partial(reads_the_log)(w))
+
+
+class PropertyReader:
+    @property
+    def scale(self):
+        return LAST_LOSS
+
+
+PROPERTY_READER = PropertyReader()
+
+
+def property_reads_it_back(w):
+    global LAST_LOSS
+    LAST_LOSS = np.sum(w * 2.0)
+    return np.sum(w * PROPERTY_READER.scale)
 
 
 @pytest.mark.parametrize("f, marker, what", [
-    (helper_reads_it_back, "LAST_LOSS = w", "calls reads_the_log after"),
-    (function_value_reads_it_back, "LAST_LOSS = w", "calls fn after"),
-    (object_reads_it_back, "LAST_LOSS = w", "calls LOG_READER after"),
+    (helper_reads_it_back, "LAST_LOSS = w", "code runs after it"),
+    (function_value_reads_it_back, "LAST_LOSS = w", "code runs after it"),
+    (object_reads_it_back, "LAST_LOSS = w", "code runs after it"),
+    (partial_reads_it_back, "LAST_LOSS = w", "code runs after it"),
+    (property_reads_it_back, "LAST_LOSS = np", "code runs after it"),
+    (logs_in_its_loop, "LAST_LOSS = s", "code runs after it"),
     (read_back, "LAST_LOSS = w", "depends on what is differentiated"),
     (tuple_target, "CALLS, b", "bound another way"),
     (loop_target, "for CALLS", "bound another way"),
@@ -255,3 +289,84 @@ def test_compiled_code_falls_back_with_a_warning_and_counts_once():
     assert any("global_value" in str(w.message) for w in seen)
     assert CALLS == 1
     np.testing.assert_allclose(got, 4.0 * W)
+
+
+ARRAY_LOG = None
+LIST_LOG = [0.0]
+
+
+def keeps_an_array(w):
+    global ARRAY_LOG
+    local = np.ones(3)
+    ARRAY_LOG = local  # (then changed in place: the global would see it in Python, not in s2s's copy)
+    local[0] = 5.0
+    return np.sum(w[:3] * ARRAY_LOG)
+
+
+def appends_to_a_global_it_rebinds(w):
+    global LIST_LOG
+    LIST_LOG.append(1.0)
+    LIST_LOG = LIST_LOG
+    return np.sum(w)
+
+
+def test_a_global_given_an_array_or_list_is_refused_when_it_runs():
+    """(review 248: the array changed in place after it was stored stayed [1, 1, 1] in the global and the gradient)"""
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="cannot give the global `ARRAY_LOG` a ndarray"):
+        s2s.grad(keeps_an_array)(W)
+    assert ARRAY_LOG is None
+
+
+def test_a_written_global_s_object_is_not_changed_in_place():
+    """(review 248: `H.append(v)` of a global list was undone by the backward sweep's pop)"""
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="has its object changed or a method called"):
+        s2s.grad(appends_to_a_global_it_rebinds)(W)
+    assert LIST_LOG == [0.0]
+
+
+def counts_then_raises(w):
+    global CALLS
+    CALLS += 1
+    if w[0] > 0:
+        raise ValueError("a positive first entry")
+    return np.sum(w)
+
+
+def counts_with_an_output_of_one_entry(w):
+    global CALLS
+    CALLS += 1
+    return np.sum(w * w * CALLS, keepdims=True)
+
+
+def test_the_function_is_not_run_again_where_the_derivative_raised():
+    """(review 248: s2s ran it once more on copies of its arguments, to find its value: 2 counts for one call)"""
+    with pytest.raises(ValueError, match="positive first entry"):
+        s2s.grad(counts_then_raises)(W)
+    assert CALLS == 1
+    with pytest.raises(ValueError):
+        s2s.value_and_grad(counts_then_raises)(W)
+    assert CALLS == 2
+
+
+def test_an_output_of_one_entry_is_refused_rather_than_run_twice():
+    """(review 248: the code ran twice, counting twice, and the gradient of `w * w * CALLS` was twice the
+    function's)"""
+    with pytest.raises(s2s.NonScalarOutputError, match="binds a global name"):
+        s2s.grad(counts_with_an_output_of_one_entry)(W)
+    assert CALLS == 1
+
+
+def appends_through_an_alias(w):
+    global LIST_LOG
+    log = LIST_LOG
+    log.append(1.0)
+    LIST_LOG = ()
+    return np.sum(w)
+
+
+def test_a_written_global_s_object_is_not_changed_through_another_name():
+    """(the value `s2s.global_value` gives is the module's: an update of it through a local name is refused)"""
+    global LIST_LOG
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+        s2s.grad(appends_through_an_alias)(W)
+    assert LIST_LOG == [0.0]

@@ -320,6 +320,10 @@ NONDIFF_SAMPLES = {
     "vander_powers": lambda x: runtime.vander_powers(x, 3, False),  # the exponents of np.vander's columns
     "is_record": lambda x: runtime.is_record(x),  # a boolean: is it a namedtuple or dataclass
     "mapping_keys": "its result is a list of a dict's keys, which carry no derivative",
+    "missing_attribute": "it raises (Python's AttributeError of a module attribute that does not exist)",
+    "global_value": "a global's value is a constant of the derivative (one given a differentiated value is stored "
+                    "last: transforms/global_names.py)",
+    "set_global": "it binds a global and returns None",
     "has_key": "its result is a bool: whether a dict holds a key (`d.get(k, v)` read as `d[k] if k in d else v`)",
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",
     "star_count": "a check that returns nothing: it counts the items `*p` passes to a helper s2s expanded",
@@ -799,6 +803,8 @@ HESSIAN_SAMPLES = {
     "math.cos": (lambda x: math.cos(x) * x, 0.6), "math.cosh": (lambda x: math.cosh(x) * x, 0.6),
     "math.fsum": (lambda x: math.fsum([x * x, math.sin(x), 2.0 * x]) ** 2, 0.6),
     "math.degrees": (lambda x: math.degrees(x) ** 3, 0.6), "math.erf": (lambda x: math.erf(x) * x, 0.6),
+    "math.erfc": (lambda x: math.erfc(x) * x, 0.6), "math.gamma": (lambda x: math.gamma(x) * x, 1.6),
+    "math.lgamma": (lambda x: math.lgamma(x) * x, 1.6),
     "math.exp": (lambda x: math.exp(x) * x, 0.6), "math.expm1": (lambda x: math.expm1(x) * x, 0.6),
     "math.fabs": (lambda x: math.fabs(x) ** 3, -0.6), "math.hypot": (lambda x: math.hypot(x, 2.0 * x + 1.0, 0.5) ** 3, 0.6),
     "math.log": (lambda x: math.log(x) * x + math.log(x, 3.0) + math.log(3.0, x), 1.7),

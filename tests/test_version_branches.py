@@ -130,3 +130,23 @@ def test_an_object_s_missing_attribute_stays_refused_at_its_line():
     with pytest.raises(s2s.S2SError) as caught:
         s2s.grad(object_attribute)(X)
     assert "CONFIG.shift" in str(caught.value) and "test_version_branches.py" in str(caught.value)
+
+
+def _backend():
+    import types
+    module = types.ModuleType("backend_of_a_test")
+    module.trapz = lambda y, x: np.sum(y ** 2)
+    return module
+
+
+BACKEND = _backend()
+
+
+def a_comprehension_s_own_np(y):
+    return sum([np.trapz(y, XS[:4]) for np in [BACKEND]])
+
+
+def test_a_comprehension_variable_named_like_the_module_is_not_the_module():
+    """(review 248: `for np in [backend]` in a comprehension: its `np.trapz` was read as NumPy's, and raised)"""
+    y = np.array([0.3, -0.7, 1.1, 2.0])
+    np.testing.assert_allclose(s2s.grad(a_comprehension_s_own_np)(y), 2.0 * y)

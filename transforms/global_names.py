@@ -57,6 +57,11 @@ def rewrite_global_names(fdef: ast.FunctionDef, helper, refuse) -> set[str]:
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id in declared \
                 and not _plain_target(node, fdef):
             refuse(node, f"`{node.id}`, declared global, {_BINDS_ELSEWHERE}")
+    for node in own_scope_nodes(fdef):  # (`log.append(v)`, `log[0] = v` of a written global: its object changes)
+        if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id in written and (not isinstance(node.ctx, ast.Load) or _called(node, fdef)):
+            refuse(node, f"the global `{node.value.id}` the function assigns has its object changed or a method "
+                         "called here (s2s's derivative code changes copies; the module's object would not change)")
     for node in walk(fdef):  # (a function or lambda inside that binds the name has a local of its own)
         if node is not fdef and isinstance(node, ast.FunctionDef | ast.Lambda | ast.comprehension) \
                 and _binds(node, written):
@@ -67,6 +72,10 @@ def rewrite_global_names(fdef: ast.FunctionDef, helper, refuse) -> set[str]:
         block[:] = [s for s in block if not isinstance(s, ast.Global)] or [ast.Pass()]
     fix_locations(fdef)
     return written
+
+
+def _called(node, fdef) -> bool:
+    return any(isinstance(c, ast.Call) and c.func is node for c in own_scope_nodes(fdef))
 
 
 def _plain_target(name_node, fdef) -> bool:

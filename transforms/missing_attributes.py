@@ -30,7 +30,7 @@ import types
 from . import annotations
 from .context import ctx
 from .context import missing as missing_object
-from .walk import fix_locations, walk_nodes
+from .walk import fix_locations, walk, walk_nodes
 
 _NOT_FOUND = object()
 
@@ -56,6 +56,10 @@ def raise_missing_attributes(resolve, tree: ast.AST, missing=_NOT_FOUND, helper=
             return helper_attr("s2s", "missing_attribute", ctx().runtime.missing_attribute)
 
     modules = {}  # id(dotted name) -> the module it denotes, or None
+    # (a name the function binds anywhere, a comprehension's `for np in ...` and a lambda's parameter included, is not
+    # the module of that name there)
+    local = {n.id for n in walk_nodes(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)} \
+        | {a.arg for a in walk(tree) if isinstance(a, ast.arg)}
 
     def module_of(node):
         """The module the dotted name `node` denotes (`np`, `np.linalg`), else None. Only names whose every part
@@ -63,7 +67,7 @@ def raise_missing_attributes(resolve, tree: ast.AST, missing=_NOT_FOUND, helper=
         key = id(node)
         if key not in modules:
             if isinstance(node, ast.Name):
-                obj = resolve(node)
+                obj = resolve(node) if node.id not in local else None
             elif isinstance(node, ast.Attribute):
                 base = module_of(node.value)
                 obj = getattr(base, node.attr, None) if base is not None else None

@@ -688,6 +688,8 @@ class _Analysis:
             self.note_unknown_callee(e, env, args)
         reached = set().union(*(self.reach(a) for a in args)) if args else set()
         func = e.func
+        if isinstance(func, ast.Attribute) and func.attr == "global_value" and annotations.is_helper(func.value):
+            return frozenset({EXTERNAL})  # (a global's value, `global H; H.append(v)`: the module's, not the function's)
         if isinstance(func, ast.Name) and func.id in self.local_bodies and func.id not in self.expanding \
                 and not e.keywords and not any(isinstance(a, ast.Starred) for a in e.args):
             params, body = self.local_bodies[func.id]

@@ -6,6 +6,7 @@ and the records of the errors those two raise (Refusal), stop_gradient.
 from __future__ import annotations
 
 import sys
+import types
 from collections.abc import Iterator, Mapping
 from typing import TypeVar
 
@@ -181,7 +182,30 @@ def set_global(name, value):
         >>> set_global("_S2S_EXAMPLE", 1); global_value("_S2S_EXAMPLE")
         1
     """
+    if not _immutable(value):
+        from s2s.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(
+            f"s2s cannot give the global `{name}` a {type(value).__name__}: the function could change it in place "
+            "after, and s2s's derivative code changes copies (the global would not see it)",
+            hint=f"give `{name}` numbers, strings, tuples of them or functions; keep arrays and lists in local names "
+                 "and return them")
     sys._getframe(1).f_globals[name] = value
+
+
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), np.generic, range, slice, frozenset, type,
+              types.FunctionType, types.BuiltinFunctionType, types.ModuleType, np.ufunc)
+
+
+def _immutable(value) -> bool:
+    """Whether nothing the function does can change `value` in place: a number (NumPy's scalars too), a string,
+    None, a tuple of such values, a function, class or module (what a global bound to one denotes).
+
+        >>> _immutable((1, 2.5, np.cos)), _immutable(np.zeros(2)), _immutable([1.0])
+        (True, False, False)
+    """
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    return isinstance(value, _IMMUTABLE)
 
 
 def missing_attribute(message):

@@ -24,7 +24,7 @@ def test_pass_names_in_order():
     lowering = ["contexts", "global names", "named expressions", "star displays", "reduce", "apply along axis", "operator calls",
                 "generators", "inline", "missing attributes",
                 "frozen distributions", "ufunc_at", "loop else", "check", "ownership", "desugar", "exits", "objects", "lower",
-                "aliasing", "rebinding"]
+                "operator objects", "aliasing", "rebinding"]
     assert names[:len(lowering)] == lowering == [name for name, _ in pipeline.LOWERING]
     assert names[len(lowering):len(lowering) + 2] == ["analysis", "reverse"] and names[-1] == "derivative"
     assert names[len(lowering) + 2:-1] == [name for name, _ in pipeline.OPTIMIZER]
