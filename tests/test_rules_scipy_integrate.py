@@ -122,3 +122,21 @@ def test_times_full_output_and_forward_mode_are_refused():
     with pytest.raises(s2s.S2SError):
         s2s.jvp(loss, (np.ones(2),), (np.ones(2),))
     np.testing.assert_allclose(s2s.grad(loss)(np.ones(2)), np.full(2, np.sum(np.exp(-TIMES))), rtol=1e-6)
+
+
+def test_trapezoid_is_numpy_s_rule_in_every_mode():
+    """scipy.integrate.trapezoid computes what np.trapezoid does: its rule is that one (review 247: refused)."""
+    xs = np.linspace(0.0, 2.0, 9)
+
+    def area(a, x):
+        return integrate.trapezoid(np.exp(-a * x) * x, x) + integrate.trapezoid(np.sin(a * x), dx=0.1) ** 2
+
+    a = 0.7
+    for wrt in (0, 1):
+        expected = numeric_grad(area, [a, xs], wrt=wrt)
+        np.testing.assert_allclose(s2s.grad(area, wrt=wrt)(a, xs), expected, rtol=1e-6, atol=1e-9)
+    tangent = s2s.jvp(lambda b: area(b, xs), (a,), (1.0,))[1]
+    np.testing.assert_allclose(tangent, numeric_grad(area, [a, xs], wrt=0), rtol=1e-6)
+    h = 1e-4
+    second = (numeric_grad(area, [a + h, xs], wrt=0) - numeric_grad(area, [a - h, xs], wrt=0)) / (2 * h)
+    np.testing.assert_allclose(s2s.hessian(lambda b: area(b, xs))(a), second, rtol=1e-4)

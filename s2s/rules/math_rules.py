@@ -41,6 +41,7 @@ defrule("math.hypot(*coords)", sympy="sympy.sqrt(sum(c ** 2 for c in coords))",
         coords_dot="s2s.safe_div(sum(c * d for c, d in zip(coords, coords_dot)), ans)")
 defrule("math.fabs(x)", sympy="sympy.Abs(x)", x="g * math.copysign(1.0, x) if x != 0 else 0.0")
 defrule("math.erf(x)", sympy="sympy.erf(x)", x="g * 2 / math.sqrt(math.pi) * math.exp(-x * x)")
+defrule("math.erfc(x)", sympy="sympy.erfc(x)", x="-g * 2 / math.sqrt(math.pi) * math.exp(-x * x)")
 # fsum is the sum correctly rounded: the same slopes as builtin sum's (each item's adjoint is g)
 defrule("math.fsum(seq)", elementwise=False, tangent_from_adjoint=False, seq="s2s.grad_builtin_sum(g, seq)",
         seq_dot="s2s.builtin_sum_tangent(seq_dot, seq)", result_shape=shapes.number)

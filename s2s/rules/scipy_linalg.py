@@ -17,6 +17,7 @@ import scipy.linalg  # noqa: F401
 import s2s.rules.linalg  # noqa: F401 - np.linalg.cholesky's rule, read below
 from s2s.rules import defrule, family, lookup
 from s2s.rules.runtime_rules import defrule_for
+from s2s.rules.signal import TRAPEZOID
 from s2s.runtime import scipy_helpers as sh
 
 family(elementwise=False)
@@ -73,6 +74,9 @@ _ODE = "g, ans, func, y0, t, args, rtol, atol, mxstep"
 defrule("scipy.integrate.odeint(func, y0, t, args=(), rtol=None, atol=None, mxstep=0, hmax=0.0, hmin=0.0, h0=0.0)",
         zero=("rtol", "atol", "mxstep", "hmax", "hmin", "h0"), structured=True,
         y0=f"{H}grad_odeint({_ODE}, 0)", args=f"{H}grad_odeint({_ODE}, 1)")
+
+# scipy.integrate.trapezoid: NumPy's trapezoidal rule, computed by SciPy's copy of it
+defrule("scipy.integrate.trapezoid(y, x=None, dx=1.0, axis=-1)", **TRAPEZOID)
 
 # the helpers the templates above and in scipy_special.py call: linear (or bilinear) in their first arguments
 defrule_for(sh.lse_keep, "lse_keep(v, a, b, axis, keepdims)", linear=("v",))

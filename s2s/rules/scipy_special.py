@@ -11,6 +11,7 @@ import ast
 import scipy.special  # noqa: F401 - the signatures below name it
 
 from s2s.rules import defrule, family, nondifferentiable
+from s2s.rules import result_shapes as shapes
 from s2s.runtime import scipy_helpers
 
 family(elementwise=True, tangent_from_adjoint=True)
@@ -58,6 +59,11 @@ defrule("scipy.special.entr(x)", x="-g * (np.log(x) + 1.0)", **REAL)
 
 # gamma and beta functions (psi is digamma: one object, one rule; loggamma of a real x > 0 is gammaln)
 defrule("scipy.special.gammaln(x)", x=f"g * {H}digamma(x)", **REAL)
+# math's gamma functions of a number: their slopes need the digamma function, which SciPy has and math has not
+defrule("math.lgamma(x)", x=f"g * {H}digamma(x)", sympy="sympy.loggamma(x)", result_shape=shapes.number,
+        real=shapes.python_float)
+defrule("math.gamma(x)", x=f"g * ans * {H}digamma(x)", sympy="sympy.gamma(x)", result_shape=shapes.number,
+        real=shapes.python_float)
 defrule("scipy.special.loggamma(x)", x=f"g * {H}digamma(x)")
 # the regularized incomplete gamma and beta functions in their upper limit (no derivative in the shape
 # parameters: a varied a or b is refused): the slope is the density of the gamma / beta distribution

@@ -29,12 +29,14 @@ for _helper in (rt.grad_convolve, rt.grad_correlate):
                 linear=("g",), result_shape=shapes.convolved_back)
 
 # ---- the trapezoidal rule: sum(d * (y[1:] + y[:-1]) / 2) with d = diff(x) (or dx): bilinear in y and d
-defrule("np.trapezoid(y, x=None, dx=1.0, axis=-1)", zero=("axis",),
-        y="s2s.grad_trapezoid(g, y, x, dx, axis, 0)", x="s2s.grad_trapezoid(g, y, x, dx, axis, 1)",
-        dx="s2s.grad_trapezoid(g, y, x, dx, axis, 2)",
-        y_dot="np.trapezoid(s2s.broadcast_like(y_dot, y), x, dx, axis)",
-        x_dot="np.trapezoid(y, s2s.broadcast_like(x_dot, x), dx, axis)",
-        dx_dot="np.trapezoid(y, x, s2s.broadcast_like(dx_dot, dx), axis) if x is None else 0.0")
+# (scipy.integrate.trapezoid computes the same: its rule is this one, s2s/rules/scipy_linalg.py)
+TRAPEZOID = dict(zero=("axis",),
+                 y="s2s.grad_trapezoid(g, y, x, dx, axis, 0)", x="s2s.grad_trapezoid(g, y, x, dx, axis, 1)",
+                 dx="s2s.grad_trapezoid(g, y, x, dx, axis, 2)",
+                 y_dot="np.trapezoid(s2s.broadcast_like(y_dot, y), x, dx, axis)",
+                 x_dot="np.trapezoid(y, s2s.broadcast_like(x_dot, x), dx, axis)",
+                 dx_dot="np.trapezoid(y, x, s2s.broadcast_like(dx_dot, dx), axis) if x is None else 0.0")
+defrule("np.trapezoid(y, x=None, dx=1.0, axis=-1)", **TRAPEZOID)
 helper_rule(rt.grad_trapezoid, "grad_trapezoid(g, y, x, dx, axis, which)",
             y_dot="s2s.grad_trapezoid(g, s2s.broadcast_like(y_dot, y), x, dx, axis, which) if which != 0 else 0.0",
             x_dot="s2s.grad_trapezoid(g, y, s2s.broadcast_like(x_dot, x), dx, axis, which) if which == 0 else 0.0",
