@@ -370,3 +370,35 @@ def test_a_written_global_s_object_is_not_changed_through_another_name():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
         s2s.grad(appends_through_an_alias)(W)
     assert LIST_LOG == [0.0]
+
+
+HANDLER = None
+APPEND = None
+
+
+def binds_by_def(w):
+    global HANDLER
+
+    def HANDLER(v):  # (review 249: the module's HANDLER stayed None)
+        return v * 2.0
+    return np.sum(HANDLER(w))
+
+
+def keeps_a_bound_method(w):
+    global APPEND
+    items = [1.0]
+    APPEND = items.append  # (review 249: calling it would change the list, which s2s's copies do not see)
+    APPEND(2.0)
+    return np.sum(w) * len(items)
+
+
+def test_a_def_binding_a_declared_global_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="declared global, is bound another way"):
+        s2s.grad(binds_by_def)(W)
+    assert HANDLER is None
+
+
+def test_a_bound_method_of_an_object_is_not_given_to_a_global():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="cannot give the global `APPEND`"):
+        s2s.value_and_grad(keeps_a_bound_method)(W)
+    assert APPEND is None

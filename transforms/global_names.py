@@ -53,6 +53,13 @@ def rewrite_global_names(fdef: ast.FunctionDef, helper, refuse) -> set[str]:
                     if isinstance(node, ast.AnnAssign) and node.value is None:
                         refuse(node, f"the global `{t.id}` is annotated with no value")
                     written.add(t.id)
+    for node in own_scope_nodes(fdef):  # (`def n(...)`, `class n`, `import m as n` of a declared name bind it too)
+        names = [node.name] if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else \
+            [(a.asname or a.name).split(".")[0] for a in node.names] if isinstance(node, ast.Import | ast.ImportFrom) \
+            else [node.name] if isinstance(node, ast.ExceptHandler) and node.name else []
+        for name in names:
+            if name in declared:
+                refuse(node, f"`{name}`, declared global, {_BINDS_ELSEWHERE}")
     for node in own_scope_nodes(fdef):  # (any other binding of a written global: a loop's, an unpacking's)
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id in declared \
                 and not _plain_target(node, fdef):

@@ -205,6 +205,9 @@ def _immutable(value) -> bool:
     """
     if isinstance(value, tuple):
         return all(_immutable(v) for v in value)
+    if isinstance(value, types.BuiltinFunctionType) and not isinstance(getattr(value, "__self__", None),
+                                                                        types.ModuleType | type(None)):
+        return False  # (a bound method of an object, `lst.append`: calling it changes the object)
     return isinstance(value, _IMMUTABLE)
 
 
