@@ -703,7 +703,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         could_peel_last = _write_out_loops(low, wrt_names, scalar_params, shaped_params, peel_last)
     facts = analysis.analyze(pf, tree, list(wrt_names), scalar_params)
     if low.globals_written:
-        _refuse_differentiated_globals_read(pf, tree, facts.varied)
+        _refuse_differentiated_globals_not_last(pf, tree, facts.varied)
     if _STAGES.get():
         stage_text["analysis"] = _facts_text(facts) + ast.unparse(tree)
     context = None
@@ -778,7 +778,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     return gen
 
 
-def _refuse_differentiated_globals_read(pf, tree, varied):
+def _refuse_differentiated_globals_not_last(pf, tree, varied):
     """Refuse a global given a value that depends on what is differentiated (transforms/global_names.py) unless
     that is the function's last step: any code after it could read the value back (the function, a helper of
     yours, a partial, a property, an item read of an object of yours), and a value read back is a constant of the

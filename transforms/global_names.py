@@ -9,9 +9,11 @@
 Each read of such a name becomes `s2s.global_value('CALLS')` and each assignment `s2s.set_global('CALLS', v)`:
 the generated code runs with the function's globals, so a derivative counts, logs and keeps values in the
 module as the function does, once per call of it. No name of the program is the global, so no pass saves,
-restores or renames it. A value read back is a constant of the derivative: s2s/pipeline.py refuses a function
-that reads the name and writes it a value that depends on what is differentiated. A name declared `global`
-and never assigned is an ordinary read of a global (its statement is dropped).
+restores or renames it. A value read back is a constant of the derivative: s2s/pipeline.py refuses a value that
+depends on what is differentiated written anywhere but as the function's last step, and `s2s.set_global` one that
+could change in place (an array, a list). Other bindings of the name, and changes of a written global's object,
+are refused here. A name declared `global` and never assigned is an ordinary read of a global (its statement is
+dropped).
 
     >>> tree = ast.parse("def f(x):\\n    global N\\n    N += 1\\n    return x * N").body[0]
     >>> written = rewrite_global_names(tree, lambda what: ast.Name(what, ast.Load()), lambda node, why: None)
