@@ -866,3 +866,37 @@ def test_a_hessian_refused_for_a_construction_hints_at_the_construction():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="constructs a _NotRead") as info:
         s2s.hessian(_constructs_inside)(np.array([0.1, 2.0]), np.array([1.0, 2.0]))
     assert "construct the object outside the function" in info.value.hint
+
+
+
+_STEPPED = """
+import numpy as np
+
+
+class Counter:
+    def __init__(self):
+        self.total = 0.0
+        self.n = 0
+
+    def step(self, x):
+        self.n += 1
+        self.total = self.total + np.sum(x ** self.n)
+
+
+def self_state(x):
+    obj = Counter()
+    obj.step(x)
+    obj.step(x)
+    return obj.total
+"""
+
+
+def test_a_call_made_for_its_effect_names_its_object_too(tmp_path, monkeypatch):
+    """(review 247: the message named the argument `x` alone, where the method stores into its object)"""
+    import importlib
+    (tmp_path / "stepped_for_its_effect.py").write_text(_STEPPED)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("stepped_for_its_effect")
+    with pytest.raises(s2s.UnsupportedSyntaxError) as caught:
+        s2s.grad(module.self_state)(np.array([1.0, 2.0]))
+    assert "changes `x` or `obj` in place" in str(caught.value)

@@ -1704,8 +1704,11 @@ class _Analysis:
                 local = [a for a in node.args + [k.value for k in node.keywords] if _root(a) in self.locals]
                 if isinstance(statement, ast.Expr) and node is statement.value and local and \
                         func.attr not in _SUPPORTED_METHODS and not self.only_reports(func):
+                    # (its object may be what it changes, `obj.step(x)` storing into `self`: both named)
+                    changed = f"`{ast.unparse(local[0])}`" + (f" or `{receiver}`" if receiver in self.locals
+                                                                and receiver != _root(local[0]) else "")
                     raise OwnershipError(node, f"s2s cannot tell whether `{ast.unparse(func)}(...)` changes "
-                                               f"`{ast.unparse(local[0])}` in place: its result is not used, so it "
+                                               f"{changed} in place: its result is not used, so it "
                                                "is called for what it does",
                                          "compute the new value with functions s2s knows and assign it, or move the "
                                          "call outside the differentiated function")
