@@ -913,6 +913,12 @@ def no_rule_text(func, call=None) -> tuple[str, str]:
                 f"`d.logpdf(x)` (or `st.{name}(...).logpdf(x)`) as the distribution's method where `d` is bound once "
                 "and used only for such calls, and the arguments call nothing (nor seed=)",
                 f"call the distribution's method with the arguments after x: `st.{name}.logpdf(x, *args)`")
+    if isinstance(func, np.vectorize):  # (its name and module are its function's: `numpy.<lambda>` said nothing)
+        inner = getattr(func.pyfunc, "__qualname__", "the function")
+        return (f"s2s cannot differentiate a function np.vectorize made of {inner}: it calls {inner} once per entry "
+                "in a Python loop of NumPy's, which s2s does not see into",
+                f"call {inner} on the array itself where it is written with NumPy's elementwise functions, or loop "
+                f"yourself: `np.array([{inner}(v) for v in x])` (s2s differentiates the comprehension)")
     other = other_signature(func)
     if other is not None:
         name = getattr(func, "__qualname__", "the function")

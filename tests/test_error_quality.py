@@ -900,3 +900,27 @@ def test_a_call_made_for_its_effect_names_its_object_too(tmp_path, monkeypatch):
     with pytest.raises(s2s.UnsupportedSyntaxError) as caught:
         s2s.grad(module.self_state)(np.array([1.0, 2.0]))
     assert "changes `x` or `obj` in place" in str(caught.value)
+
+
+def _piece(v):
+    return v * v if v > 0 else 0.5 * v
+
+
+_VECTORIZED_PIECE = np.vectorize(_piece)
+
+
+def with_vectorize(x):
+    return np.sum(_VECTORIZED_PIECE(x))
+
+
+def with_the_hint_s_loop(x):
+    return np.sum(np.array([_piece(v) for v in x]))
+
+
+def test_np_vectorize_is_named_with_its_function_and_a_hint_that_works():
+    """(review 247: the message said `numpy.<lambda>`, and the hint offered a defvjp line)"""
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(s2s.NoDerivativeRuleError) as caught:
+        s2s.grad(with_vectorize)(x)
+    assert "np.vectorize made of _piece" in str(caught.value) and "[_piece(v) for v in x]" in caught.value.hint
+    np.testing.assert_allclose(s2s.grad(with_the_hint_s_loop)(x), [1.0, 0.5, 4.0])
