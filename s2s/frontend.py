@@ -918,7 +918,8 @@ def no_rule_text(func, call=None) -> tuple[str, str]:
         return (f"s2s cannot differentiate a function np.vectorize made of {inner}: it calls {inner} once per entry "
                 "in a Python loop of NumPy's, which s2s does not see into",
                 f"call {inner} on the array itself where it is written with NumPy's elementwise functions, or loop "
-                f"yourself: `np.array([{inner}(v) for v in x])` (s2s differentiates the comprehension)")
+                f"yourself: `np.array([{inner}(v) for v in x])` (s2s differentiates the comprehension); or "
+                + rule_hint(func, call))
     other = other_signature(func)
     if other is not None:
         name = getattr(func, "__qualname__", "the function")
