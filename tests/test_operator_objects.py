@@ -74,3 +74,12 @@ def test_an_object_without_operator_methods_reads_as_before():
 def test_which_classes_do_arithmetic_of_their_own():
     assert defines_arithmetic(Cube) and defines_arithmetic(Shifted)
     assert not any(defines_arithmetic(c) for c in (Plain, float, int, np.ndarray, np.float32, list, tuple, str))
+
+
+def test_a_library_s_class_with_operators_is_not_taken_for_yours():
+    """(SciPy's sparse matrices have operator methods, in a library: their products have rules; the first version
+    of the pass refused them)"""
+    import fractions
+
+    import scipy.sparse
+    assert not defines_arithmetic(type(scipy.sparse.eye(3).tocsr())) and not defines_arithmetic(fractions.Fraction)

@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 
+from .context import ctx
 from .walk import walk_nodes
 
 _DUNDERS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
@@ -28,14 +29,20 @@ _KNOWN = (numbers.Number, np.ndarray, np.generic, str, bytes, list, tuple, dict,
 
 
 def defines_arithmetic(cls) -> bool:
-    """Whether objects of `cls` do arithmetic of their own: a class of the user's (not a number, array or Python
-    sequence) that defines an operator method."""
+    """Whether objects of `cls` do arithmetic of their own: a class (not a number, array or Python sequence) with
+    an operator method written in the user's code (a library's classes, SciPy's sparse matrices, have rules or
+    are refused by s2s/argcheck.py)."""
     if not isinstance(cls, type) or issubclass(cls, _KNOWN):
         return False
+    try:
+        user_code = ctx().user_code
+    except RuntimeError:  # (no context installed, the pass used on its own: every class is the user's)
+        def user_code(func):
+            return True
     for klass in cls.__mro__:
-        if klass is object or (klass.__module__ or "").split(".")[0] in ("builtins", "numpy"):
+        if klass is object:
             continue
-        if any(d in vars(klass) for d in _DUNDERS):
+        if any(callable(vars(klass)[d]) and user_code(vars(klass)[d]) for d in _DUNDERS if d in vars(klass)):
             return True
     return False
 
