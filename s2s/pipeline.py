@@ -329,9 +329,8 @@ def _contexts(p: Lowered) -> Lowered:
 
 
 def _globals(p: Lowered) -> Lowered:
-    from s2s.transforms.desugar import helper_attr
     p.globals_written = global_names.rewrite_global_names(
-        p.tree, lambda name: helper_attr("s2s", name, getattr(runtime, name)),
+        p.tree, lambda name: desugar_pass.helper_attr("s2s", name, getattr(runtime, name)),
         lambda node, why: _refuse(p.pf, node, why, "bind the global with `name = value` or `name += value` alone"))
     return p
 
@@ -703,7 +702,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         could_peel_last = _write_out_loops(low, wrt_names, scalar_params, shaped_params, peel_last)
     facts = analysis.analyze(pf, tree, list(wrt_names), scalar_params)
     if low.globals_written:
-        _refuse_differentiated_globals_not_last(pf, tree, facts.varied)
+        global_names.refuse_differentiated_writes_not_last(tree, facts.varied, lambda node, why, hint: _refuse(
+            pf, node, why, hint))
     if _STAGES.get():
         stage_text["analysis"] = _facts_text(facts) + ast.unparse(tree)
     context = None
@@ -776,39 +776,6 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     gen.tangent_names = own_tangents if form == "jvp" else {}
     gen.returns_value = form != "jvp" and returns_value
     return gen
-
-
-def _refuse_differentiated_globals_not_last(pf, tree, varied):
-    """Refuse a global given a value that depends on what is differentiated (transforms/global_names.py) unless
-    that is the function's last step: any code after it could read the value back (the function, a helper of
-    yours, a partial, a property, an item read of an object of yours), and a value read back is a constant of the
-    derivative. After it, only the `return` and plain copies of names, and other globals given values."""
-    def global_write(n):
-        return isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "set_global" \
-            and getattr(n.func.value, HELPER, False) and len(n.args) == 2 and isinstance(n.args[0], ast.Constant)
-
-    def atoms(e):
-        return e is None or isinstance(e, ast.Name | ast.Constant) \
-            or isinstance(e, ast.Tuple) and all(isinstance(v, ast.Name | ast.Constant) for v in e.elts)
-
-    def inert(s):
-        return isinstance(s, ast.Pass) or isinstance(s, ast.Return) and atoms(s.value) \
-            or isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-            and atoms(s.value) or isinstance(s, ast.Expr) and global_write(s.value) and atoms(s.value.args[1])
-
-    for i, top in enumerate(tree.body):
-        for call in (n for n in walk(top) if global_write(n)):
-            if not varied.intersection(analysis.atom_names(call.args[1])):
-                continue
-            last = isinstance(top, ast.Expr) and top.value is call and all(inert(s) for s in tree.body[i + 1:])
-            if not last:
-                name = call.args[0].value
-                raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate this: the global `{name}` is given "
-                               "a value that depends on what is differentiated, and code runs after it that could "
-                               "read it back (a value read back is a constant of the derivative); s2s stores such a "
-                               "value as the function's last step only", call,
-                               hint=f"move the assignment last, just before the return (`{name} = loss` then "
-                                    "`return loss`), outside any loop or branch, or return the value beside the result")
 
 
 def _pure_tangents(fdef, tangents, helpers):

@@ -9,8 +9,9 @@
 Each read of such a name becomes `s2s.global_value('CALLS')` and each assignment `s2s.set_global('CALLS', v)`:
 the generated code runs with the function's globals, so a derivative counts, logs and keeps values in the
 module as the function does, once per call of it. No name of the program is the global, so no pass saves,
-restores or renames it. A value read back is a constant of the derivative: s2s/pipeline.py refuses a value that
-depends on what is differentiated written anywhere but as the function's last step, and `s2s.set_global` one that
+restores or renames it. A value read back is a constant of the derivative: `refuse_differentiated_writes_not_last`
+(after the analysis) refuses a value that depends on what is differentiated written anywhere but as the function's
+last step, and `s2s.set_global` one that
 could change in place (an array, a list). Other bindings of the name, and changes of a written global's object,
 are refused here. A name declared `global` and never assigned is an ordinary read of a global (its statement is
 dropped).
@@ -28,6 +29,8 @@ from __future__ import annotations
 
 import ast
 
+from .analysis import atom_names
+from .annotations import is_helper
 from .walk import fix_locations, own_scope_nodes, walk
 
 _BINDS_ELSEWHERE = "is bound another way here (s2s writes a global by `name = value` and `name op= value` alone)"
@@ -81,6 +84,44 @@ def rewrite_global_names(fdef: ast.FunctionDef, helper, refuse) -> set[str]:
         block[:] = [s for s in block if not isinstance(s, ast.Global)] or [ast.Pass()]
     fix_locations(fdef)
     return written
+
+
+def refuse_differentiated_writes_not_last(fdef: ast.FunctionDef, varied, refuse) -> None:
+    """Refuse (`refuse(node, why, hint)`) a global the lowered `fdef` gives a value of a `varied` name (one that
+    depends on what is differentiated) unless that is the function's last step: any code after it could read the
+    value back (the function, a helper of yours, a partial, a property, an item read of an object of yours), and a
+    value read back is a constant of the derivative. After it, only the `return` and plain copies of names, and
+    other globals given values."""
+    for i, top in enumerate(fdef.body):
+        for call in (n for n in walk(top) if _global_write(n)):
+            if not varied.intersection(atom_names(call.args[1])):
+                continue
+            if not (isinstance(top, ast.Expr) and top.value is call and all(_inert(s) for s in fdef.body[i + 1:])):
+                name = call.args[0].value
+                refuse(call, f"the global `{name}` is given a value that depends on what is differentiated, and code "
+                             "runs after it that could read it back (a value read back is a constant of the "
+                             "derivative); s2s stores such a value as the function's last step only",
+                       f"move the assignment last, just before the return (`{name} = loss` then `return loss`), "
+                       "outside any loop or branch, or return the value beside the result")
+
+
+def _global_write(n) -> bool:
+    """Whether `n` is s2s's `set_global('name', value)`."""
+    return isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "set_global" \
+        and is_helper(n.func.value) and len(n.args) == 2 and isinstance(n.args[0], ast.Constant)
+
+
+def _atoms(e) -> bool:
+    return e is None or isinstance(e, ast.Name | ast.Constant) \
+        or isinstance(e, ast.Tuple) and all(isinstance(v, ast.Name | ast.Constant) for v in e.elts)
+
+
+def _inert(s) -> bool:
+    """A lowered statement that reads nothing back: a `return` or copy of names and constants, another global's
+    write of one, `pass`."""
+    return isinstance(s, ast.Pass) or isinstance(s, ast.Return) and _atoms(s.value) \
+        or isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+        and _atoms(s.value) or isinstance(s, ast.Expr) and _global_write(s.value) and _atoms(s.value.args[1])
 
 
 def _called(node, fdef) -> bool:
