@@ -244,6 +244,7 @@ class ParsedFunction:
 _COMPREHENSIONS = ("<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>")
 
 
+@functools.lru_cache(maxsize=1024)  # (asked at every resolution of a name the function does not bind)
 def _comprehension_locals(code) -> frozenset:
     """The names the comprehensions of `code` bind (their own code objects' locals, in Python before 3.12; in 3.12
     they are `code`'s own), nested comprehensions included."""

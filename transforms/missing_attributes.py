@@ -44,6 +44,12 @@ def _missing_message(module, attr):
     return None
 
 
+def _root(node) -> str:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id
+
+
 def raise_missing_attributes(resolve, tree: ast.AST, missing=_NOT_FOUND, helper=None) -> bool:
     """Replace in `tree` each read of an attribute its module lacks (`resolve(node)`: what a dotted name denotes,
     `missing` where nothing) by a call that raises Python's AttributeError there. Returns whether any was."""
@@ -56,10 +62,15 @@ def raise_missing_attributes(resolve, tree: ast.AST, missing=_NOT_FOUND, helper=
             return helper_attr("s2s", "missing_attribute", ctx().runtime.missing_attribute)
 
     modules = {}  # id(dotted name) -> the module it denotes, or None
-    # (a name the function binds anywhere, a comprehension's `for np in ...` and a lambda's parameter included, is not
-    # the module of that name there)
-    local = {n.id for n in walk_nodes(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)} \
-        | {a.arg for a in walk(tree) if isinstance(a, ast.arg)}
+    local = []  # [the names the function binds], found at the first missing attribute (most functions: never)
+
+    def bound_here(name):
+        """Whether the function binds `name` anywhere (a comprehension's `for np in ...` and a lambda's parameter
+        included): it is not the module of that name there."""
+        if not local:
+            local.append({n.id for n in walk_nodes(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+                         | {a.arg for a in walk(tree) if isinstance(a, ast.arg)})
+        return name in local[0]
 
     def module_of(node):
         """The module the dotted name `node` denotes (`np`, `np.linalg`), else None. Only names whose every part
@@ -67,7 +78,7 @@ def raise_missing_attributes(resolve, tree: ast.AST, missing=_NOT_FOUND, helper=
         key = id(node)
         if key not in modules:
             if isinstance(node, ast.Name):
-                obj = resolve(node) if node.id not in local else None
+                obj = resolve(node)
             elif isinstance(node, ast.Attribute):
                 base = module_of(node.value)
                 obj = getattr(base, node.attr, None) if base is not None else None
@@ -87,7 +98,7 @@ def raise_missing_attributes(resolve, tree: ast.AST, missing=_NOT_FOUND, helper=
         if module is not None and node.attr not in module.__dict__ and resolve(node) is missing:
             # (`resolve` notes the attribute's absence among the facts the derivative is kept under)
             message = _missing_message(module, node.attr)
-            if message is not None:
+            if message is not None and not bound_here(_root(node)):
                 found[id(node)] = message
     if not found:
         return False

@@ -51,24 +51,28 @@ def refuse_operator_objects(tree: ast.FunctionDef, resolve, refuse) -> None:
     """Refuse (`refuse(node, why, hint)`) each operand of `tree`'s arithmetic that is a global or closure object
     doing arithmetic of its own (`resolve(name)`: what a free name denotes), or a local bound to a call of such a
     class."""
-    bound = {n.id for n in walk_nodes(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)} \
-        | {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
-    made = {}  # local name -> the class of such objects a call of which it is bound to
+    # (one walk: the names the function binds, the calls names are bound to, the operands of its arithmetic)
+    bound = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    calls, operands = {}, []  # local name -> the functions of the calls it is bound to; operand Names
     for node in walk_nodes(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            cls = _class_called(node.value.func, resolve)
-            if cls is not None:
-                for t in node.targets:
-                    if isinstance(t, ast.Name):
-                        made[t.id] = cls
-    for node in walk_nodes(tree):
-        operands = (node.left, node.right) if isinstance(node, ast.BinOp) else (node.operand,) \
-            if isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not) else \
-            (node.target, node.value) if isinstance(node, ast.AugAssign) else ()
-        for operand in operands:
-            if not isinstance(operand, ast.Name):
-                continue
-            cls = made.get(operand.id) if operand.id in bound else _class_of(resolve(operand.id))
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    calls.setdefault(t.id, []).append(node.value.func)
+        elif isinstance(node, ast.BinOp):
+            operands += (node.left, node.right)
+        elif isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
+            operands.append(node.operand)
+        elif isinstance(node, ast.AugAssign):
+            operands += (node.target, node.value)
+    for operand in operands:
+        if isinstance(operand, ast.Name):
+            if operand.id in bound:
+                cls = next((c for c in (_class_called(f, resolve) for f in calls.get(operand.id, ())) if c), None)
+            else:
+                cls = _class_of(resolve(operand.id))
             if cls is not None:
                 refuse(operand, f"`{operand.id}` is an object of your class {cls.__name__}, which does arithmetic of "
                                 "its own (its operator methods), and s2s differentiates arithmetic of numbers and "
