@@ -373,6 +373,63 @@ def still_plain(obj, seen=None) -> bool:
     return plain is not False or refused_kind(obj, inside=False) is None
 
 
+_ARITHMETIC_CLASSES: dict = {}  # class -> (its classes' sizes, whether it does arithmetic of its own)
+
+
+def does_arithmetic(v) -> bool:
+    """Whether `v` is an object of a class of yours (no number, array or Python sequence) with operator methods
+    written in your code (`__mul__`, `__add__`...): s2s differentiates `a * b` as a product of numbers or arrays,
+    while such an object computes what its method says (transforms/operator_objects.py).
+
+        >>> class Cube:
+        ...     def __mul__(self, v): return v ** 3
+        >>> does_arithmetic(Cube()), does_arithmetic(np.ones(2)), does_arithmetic([1.0])
+        (True, False, False)
+    """
+    kind = type(v)
+    if kind in _PLAIN or kind is np.ndarray or kind is list or kind is tuple or kind is dict:
+        return False
+    # (found once per class, again where a class of it has gained or lost a name: `Box.__mul__ = ...` later)
+    sizes = tuple(len(k.__dict__) for k in kind.__mro__)
+    known = _ARITHMETIC_CLASSES.get(kind)
+    if known is None or known[0] != sizes:
+        from s2s.frontend import is_user_code
+        from s2s.transforms.operator_objects import defines_arithmetic
+        if len(_ARITHMETIC_CLASSES) > 4096:
+            _ARITHMETIC_CLASSES.clear()
+        known = _ARITHMETIC_CLASSES[kind] = (sizes, defines_arithmetic(kind, is_user_code))
+    return known[1]
+
+
+def arithmetic_object(value):
+    """The first object doing arithmetic of its own (`does_arithmetic`) that `value` is, or that its lists, tuples
+    and other sequences, dicts and arrays of objects hold (NumPy makes arrays of them, whose operations call the
+    objects' methods: `np.asarray(objs) * x`), else None. Every value is looked at once, as NumPy would.
+
+        >>> class Cube:
+        ...     def __rmul__(self, v): return v ** 3
+        >>> type(arithmetic_object([1.0, (2.0, Cube())])).__name__, arithmetic_object(np.ones(2))
+        ('Cube', None)
+    """
+    import collections.abc
+    todo, seen = [value], set()
+    while todo:
+        v = todo.pop()
+        kind = type(v)
+        if kind in _PLAIN or kind is np.ndarray and not v.dtype.hasobject or id(v) in seen:
+            continue
+        if does_arithmetic(v):
+            return v
+        seen.add(id(v))
+        if kind is np.ndarray:
+            todo.extend(v.ravel().tolist())
+        elif isinstance(v, dict):
+            todo.extend(v.values())
+        elif isinstance(v, list | tuple | collections.abc.Sequence) and not isinstance(v, str | bytes | range):
+            todo.extend(v)
+    return None
+
+
 def redefining(v) -> str | None:
     """"an array of class M, which redefines `dot`" (or a number's) where the class of `v`, not one of NumPy's,
     redefines NumPy's or Python's operations (`redefined_array_names`), else None: what derivative code would read

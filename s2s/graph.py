@@ -14,7 +14,7 @@ import ast
 import inspect
 from dataclasses import dataclass, field
 
-from s2s.transforms import analysis
+from s2s.transforms import analysis, annotations
 
 
 @dataclass
@@ -134,6 +134,12 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _kind_check(call) -> bool:
+    """Whether `call` is `s2s.numbers_or_arrays(x, 'x')`, the check of what kind of value `x` is (no operation)."""
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+        call.func.attr == "numbers_or_arrays" and annotations.is_helper(call.func.value)
+
+
 def _dot_node(n: Node) -> str:
     shape = {"input": "ellipse", "op": "box", "output": "doubleoctagon"}[n.kind]
     if n.active:
@@ -193,7 +199,7 @@ class _Builder:
             self.branch(s, cluster, loop_pass)
         elif isinstance(s, ast.For | ast.While):
             self.loop(s, cluster, loop_pass)
-        elif isinstance(s, ast.Expr):
+        elif isinstance(s, ast.Expr) and not _kind_check(s.value):
             self.op(s, None, analysis.atom_names(s.value), cluster, loop_pass)
 
     def op(self, s, name, used, cluster, loop_pass):

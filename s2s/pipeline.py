@@ -441,9 +441,9 @@ LOWERING = [
     ("exits", _exits),  # break, continue and early return become flags
     ("objects", _objects),  # attribute reads, records built and replaced: calls of helpers with rules
     ("lower", _lower),  # one primitive per statement (A-normal form)
-    # `SQ * x` of an object whose class defines `__mul__`: refused (transforms/operator_objects.py)
-    ("operator objects", _on_tree(lambda pf, tree: operator_objects.refuse_operator_objects(
-        tree, pf.resolve, lambda node, why, hint: _refuse(pf, node, why, hint)))),
+    # `SQ * x` of an object whose class defines `__mul__`: refused, or checked when the code runs
+    # (transforms/operator_objects.py)
+    ("operator objects", _on_tree(operator_objects.check_operator_objects)),
     ("aliasing", _aliasing),  # refuse updates a view or alias would see
     ("rebinding", _rebinding),  # a name rebound in straight-line code: a fresh name per value (s, s2)
 ]

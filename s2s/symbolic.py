@@ -237,8 +237,8 @@ def _substitute(value):
         return _MATH
     if value is runtime:
         return _RUNTIME
-    if value is s2s:
-        return _Namespace(stop_gradient=_elementwise(StopGradient))
+    if value is s2s:  # (the package the user imported: its stop_gradient, and the helpers the passes write)
+        return _RUNTIME
     if value is runtime.stop_gradient or value is getattr(s2s, "stop_gradient", None):
         return _elementwise(StopGradient)
     if value is builtins.max:

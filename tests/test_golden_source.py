@@ -23,6 +23,7 @@ import numpy as np
 import s2s.runtime as s2s
 
 def dseed_dx(x, *, y_bar=1.0):
+    s2s.numbers_or_arrays(x, 'x')
     dot = np.dot(x, x)
     y = 2 * dot
     y_bar = s2s.seed_of(y_bar, y)
@@ -37,6 +38,7 @@ GOLDEN_SCALAR = '''\
 import s2s.runtime as s2s
 
 def dscalar_dx(x, *, out_bar=1.0):
+    s2s.numbers_or_arrays(x, 'x')
     y = x * x
     out = y + 3.0
     out_bar = s2s.seed_of(out_bar, out)

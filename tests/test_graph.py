@@ -32,6 +32,8 @@ def lowered_statement_count(func):
     def walk(stmts):
         nonlocal count
         for s in stmts:
+            if isinstance(s, ast.Expr) and "numbers_or_arrays" in ast.unparse(s):
+                continue  # (a check of what kind of value a parameter is: no node)
             if isinstance(s, ast.Assign | ast.Expr | ast.Return):
                 count += 1
             elif isinstance(s, ast.If):

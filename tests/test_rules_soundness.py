@@ -324,6 +324,8 @@ NONDIFF_SAMPLES = {
     "global_value": "a global's value is a constant of the derivative (one given a differentiated value is stored "
                     "last: transforms/global_names.py)",
     "set_global": "it binds a global and returns None",
+    "numbers_or_arrays": "a check that returns nothing: that a value computed with is no object doing arithmetic of "
+                         "its own",
     "has_key": "its result is a bool: whether a dict holds a key (`d.get(k, v)` read as `d[k] if k in d else v`)",
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",
     "star_count": "a check that returns nothing: it counts the items `*p` passes to a helper s2s expanded",

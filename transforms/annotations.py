@@ -73,10 +73,11 @@ EXTREME_OF = "s2s_extreme_of"
 FRESH_LOCALS = "s2s_fresh_locals"
 USER_NAMES = "s2s_user_names"  # {name: the name you wrote}: the locals and parameters of helpers expanded in place
 WRITTEN_AS = "s2s_written_as"
+ENTRY_CHECK = "s2s_entry_check"  # `s2s.numbers_or_arrays(p, 'p')` of a parameter where the function starts
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, IN_PLACE, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
        CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, EXPANDED_RESULTS, PLACEHOLDER,
-       EXTREME_OF, RECORD_ITEMS, FRESH_LOCALS, USER_NAMES, WRITTEN_AS)
+       EXTREME_OF, RECORD_ITEMS, FRESH_LOCALS, USER_NAMES, WRITTEN_AS, ENTRY_CHECK)
 
 _ABSENT = object()
 

@@ -1,13 +1,28 @@
-"""Arithmetic on objects of your classes that define it (`__mul__`, `__add__`, ...): refused where s2s sees one.
+"""Arithmetic on objects of your classes that define it (`__mul__`, `__add__`, ...): refused wherever it happens.
 
 s2s differentiates `a * b` by the product's rule, for numbers and arrays. An object whose class defines `__mul__`
-computes what its method says (`Sq() * x` may be `x ** 3`), and the product's rule would give a wrong derivative.
-An operand that is a global or closure object of such a class, or a local bound to a call of the class, is refused
-at its line. (An object given as a parameter is not known when the code is made: docs/functions.md.)
+computes what its method says (`Sq() * x` may be `x ** 3`), and the product's rule would give a wrong derivative;
+so would `np.add(sq, x)`, or `np.asarray(objs) * x` of a list holding one (NumPy makes an array of objects and
+calls their methods). This pass follows, backwards through the lowered function, every value that may become such
+an operand -- an operand of an operator, or an argument of a function with a rule -- through copies, a branch's
+choice, list displays and the arguments of functions with rules, to where it comes from, and checks it there:
+
+* a global or closure object, or a global's attribute (`CFG.op`), is refused now, at the operand's line, where its
+  class does arithmetic of its own; a global list or other object is looked into now, and checked again before the
+  statement that computes with it when the code runs (what it holds may change);
+* a local bound to a call of such a class is refused now;
+* a parameter is checked at the start of the function, `s2s.numbers_or_arrays(p, 'p')`, when the code runs;
+* a value read from a list, a dict or an object (`c = objs[k]`, `s2s.field(m, 'op')`, a loop's variable), a
+  helper's result s2s did not expand, a method's: checked after the statement that binds it.
+
+The checks are dropped where the code is made for numbers and arrays there (transforms/specialize.py
+`drop_plain_operand_checks`). An object of such a class whose fields alone are read (a dataclass of parameters with
+`__add__` for its optimizer, `p.W @ x`) is no operand, and is differentiated.
 
     >>> class Sq:
     ...     def __mul__(self, v): return v ** 3
-    >>> defines_arithmetic(Sq), defines_arithmetic(float), defines_arithmetic(list)
+    >>> mine = lambda func: True
+    >>> defines_arithmetic(Sq, mine), defines_arithmetic(float, mine), defines_arithmetic(list, mine)
     (True, False, False)
 """
 
@@ -15,79 +30,361 @@ from __future__ import annotations
 
 import ast
 import numbers
+import types
+from collections import defaultdict
 
 import numpy as np
 
+from . import annotations
 from .context import ctx
-from .walk import walk_nodes
+from .desugar import helper_attr
+from .names import load
+from .walk import fix_locations, statement_lists, walk
 
-_DUNDERS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
-            "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__matmul__",
-            "__rmatmul__", "__neg__", "__pos__", "__abs__", "__iadd__", "__isub__", "__imul__", "__itruediv__")
+_DUNDERS = tuple(f"__{p}{name}__" for name in (
+    "add", "sub", "mul", "truediv", "floordiv", "mod", "divmod", "pow", "matmul") for p in ("", "r", "i")) + (
+    "__neg__", "__pos__", "__abs__")
 # (numbers, NumPy's arrays and scalars, and Python's sequences, whose `+` and `*` s2s knows)
 _KNOWN = (numbers.Number, np.ndarray, np.generic, str, bytes, list, tuple, dict, set, frozenset, range)
+# the packages whose classes' operator methods are not the user's (their values have rules, or are refused by
+# s2s/argcheck.py), for a class whose operator methods are no Python functions s2s can place
+_LIBRARIES = frozenset(("builtins", "numpy", "scipy", "collections", "functools", "operator", "decimal", "fractions",
+                        "datetime", "pandas", "sympy", "jax", "torch", "dask", "cupy", "s2s"))
+# s2s's own helpers that read what their first argument holds (`s2s.field(m, 'op')`, `s2s.as_sequence(objs)`), and
+# those that give their first argument back, or a copy of it (`s2s.receiver(model, Layer, '__call__')`)
+_READERS = frozenset(("field", "as_sequence", "zip_row", "item", "index_item", "mapping_values", "mapping_items",
+                      "global_value"))
+_SAME = frozenset(("receiver", "copy", "astype", "unshared", "transpose_attr"))
+# builtins that compute nothing from what they are given: their arguments are no operands; of these, those whose
+# result holds what their arguments hold (`list(objs)`, `zip(objs, ws)`), the others give numbers, strings, types
+_STRUCTURAL = frozenset(("len", "isinstance", "type", "hasattr", "getattr", "id", "range", "enumerate", "zip",
+                         "print", "iter", "callable", "repr", "str", "sorted", "reversed", "list", "tuple", "dict",
+                         "set", "frozenset", "issubclass", "hash", "format", "next"))
+_HOLDING = frozenset(("getattr", "enumerate", "zip", "iter", "sorted", "reversed", "list", "tuple", "dict", "set",
+                      "frozenset", "next"))
+_PLAIN_VALUES = (int, float, bool, complex, str, bytes, type(None), np.generic, types.FunctionType,
+                 types.BuiltinFunctionType, types.ModuleType, type, np.ufunc)
 
 
-def defines_arithmetic(cls) -> bool:
+def defines_arithmetic(cls, user_code=None) -> bool:
     """Whether objects of `cls` do arithmetic of their own: a class (not a number, array or Python sequence) with
-    an operator method written in the user's code (a library's classes, SciPy's sparse matrices, have rules or
-    are refused by s2s/argcheck.py)."""
+    an operator method of the user's code (`user_code(function)`, the run's context's by default; a library's
+    classes, SciPy's sparse matrices, have rules or are refused by s2s/argcheck.py). A method behind a decorator
+    (`functools.lru_cache`, `partialmethod`, one of `functools.wraps`) is read through it."""
     if not isinstance(cls, type) or issubclass(cls, _KNOWN):
         return False
-    try:
-        user_code = ctx().user_code
-    except RuntimeError:  # (no context installed, the pass used on its own: every class is the user's)
-        def user_code(func):
-            return True
-    for klass in cls.__mro__:
-        if klass is object:
-            continue
-        if any(callable(vars(klass)[d]) and user_code(vars(klass)[d]) for d in _DUNDERS if d in vars(klass)):
+    user_code = user_code or _user_code
+    for klass in cls.__mro__[:-1]:
+        own = vars(klass)
+        if any(own.get(d) is not None and _users_method(own[d], klass, user_code) for d in _DUNDERS):
             return True
     return False
 
 
-def refuse_operator_objects(tree: ast.FunctionDef, resolve, refuse) -> None:
-    """Refuse (`refuse(node, why, hint)`) each operand of `tree`'s arithmetic that is a global or closure object
-    doing arithmetic of its own (`resolve(name)`: what a free name denotes), or a local bound to a call of such a
-    class."""
-    # (one walk: the names the function binds, the calls names are bound to, the operands of its arithmetic)
-    bound = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
-    calls, operands = {}, []  # local name -> the functions of the calls it is bound to; operand Names
-    for node in walk_nodes(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bound.add(node.id)
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            for t in node.targets:
-                if isinstance(t, ast.Name):
-                    calls.setdefault(t.id, []).append(node.value.func)
-        elif isinstance(node, ast.BinOp):
-            operands += (node.left, node.right)
-        elif isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
-            operands.append(node.operand)
-        elif isinstance(node, ast.AugAssign):
-            operands += (node.target, node.value)
-    for operand in operands:
-        if isinstance(operand, ast.Name):
-            if operand.id in bound:
-                cls = next((c for c in (_class_called(f, resolve) for f in calls.get(operand.id, ())) if c), None)
-            else:
-                cls = _class_of(resolve(operand.id))
-            if cls is not None:
-                refuse(operand, f"`{operand.id}` is an object of your class {cls.__name__}, which does arithmetic of "
-                                "its own (its operator methods), and s2s differentiates arithmetic of numbers and "
-                                "arrays only: its derivative would be the product's or the sum's",
-                       f"call the method the operator runs, `{operand.id}.__mul__(x)` as a function of yours "
-                       f"(`def apply(x): return x ** 3`), or compute with NumPy directly")
+def _users_method(value, klass, user_code) -> bool:
+    """Whether the operator method `value` of `klass` is the user's: its function, read through decorators, is the
+    user's code; one with no function to read (a wrapper of C) where the class's methods, or its module, are."""
+    for _ in range(8):  # (through `functools.wraps`' wrappers to the function they wrap, methods, partialmethods)
+        inner = next((getattr(value, a) for a in ("__wrapped__", "__func__", "func") if hasattr(value, a)), None)
+        if inner is None or isinstance(value, types.FunctionType) and not hasattr(value, "__wrapped__"):
+            break
+        value = inner
+    if isinstance(value, types.FunctionType):
+        return user_code(value)
+    methods = [v for v in vars(klass).values() if isinstance(v, types.FunctionType)]
+    if methods:
+        return any(user_code(m) for m in methods)
+    return (klass.__module__ or "").split(".")[0] not in _LIBRARIES
 
 
-def _class_of(obj):
-    cls = type(obj)
-    return cls if defines_arithmetic(cls) else None
+def _user_code(func) -> bool:
+    try:
+        return ctx().user_code(func)
+    except RuntimeError:  # (no context installed, the pass used on its own: every class is the user's)
+        return True
 
 
-def _class_called(func, resolve):
-    if isinstance(func, ast.Name):
-        obj = resolve(func.id)
-        return obj if isinstance(obj, type) and defines_arithmetic(obj) else None
+def check_operator_objects(pf, tree: ast.FunctionDef) -> None:
+    """Refuse, or check when the code runs (see the module's docstring), every value of the lowered `tree` that may
+    be an object doing arithmetic of its own where s2s differentiates arithmetic. `pf`: the parsed function
+    (`resolve`, `resolve_expr`, `error`, `func`)."""
+    _Flow(pf, tree).run()
+
+
+class _Flow:
+    """The backward flow from operands to where their values come from (by name, flow-insensitive: every binding
+    of a name counts)."""
+
+    def __init__(self, pf, tree):
+        self.pf, self.tree = pf, tree
+        self.params = [a.arg for a in (*tree.args.posonlyargs, *tree.args.args, *tree.args.kwonlyargs,
+                                       *filter(None, (tree.args.vararg, tree.args.kwarg)))]
+        self.bindings = defaultdict(list)  # name -> [(value, statement)]: value None where s2s cannot follow it
+        self.origin = {}  # name -> (operand node, statement) its flag came from first (the line an error names)
+        self.checks = []  # (where: "entry", "after" or "before", statement, name)
+        self.todo = []
+
+    def run(self):
+        for node, site, stmt in self._read():
+            self._mark(node, site, stmt)
+        while self.todo:
+            self._follow(self.todo.pop())
+        self._write_checks()
+
+    # -- what the function binds and computes with --------------------------------------------------------
+    def _read(self):
+        """The bindings of the function; the operands of its arithmetic, with the node and statement of each."""
+        operands = []
+        for block in statement_lists(self.tree):
+            for stmt in block:
+                for node in _own_nodes(stmt):
+                    if isinstance(node, ast.BinOp):
+                        operands += [(node.left, node, stmt), (node.right, node, stmt)]
+                    elif isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
+                        operands.append((node.operand, node, stmt))
+                    elif isinstance(node, ast.Call) and self._computes(self._callee(node.func)):
+                        operands += [(a, node, stmt) for a in (*node.args, *(k.value for k in node.keywords))]
+                if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+                    for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]):
+                        self._bind(target, stmt.value, stmt)
+                elif isinstance(stmt, ast.AugAssign):
+                    operands += [(stmt.target, stmt, stmt), (stmt.value, stmt, stmt)]
+                    self._bind(stmt.target, None, stmt)  # (`c *= 2` of an object: its own method's result)
+                elif isinstance(stmt, ast.For | ast.AsyncFor):
+                    counted = isinstance(stmt.iter, ast.Call) and self._callee(stmt.iter.func) is range
+                    for name in _names(stmt.target):
+                        self.bindings[name].append((ast.Constant(0) if counted else None, stmt))
+                elif isinstance(stmt, ast.With | ast.AsyncWith):
+                    for item in stmt.items:
+                        for name in _names(item.optional_vars):
+                            self.bindings[name].append((None, stmt))
+        return operands
+
+    def _bind(self, target, value, stmt):
+        if isinstance(target, ast.Name):
+            self.bindings[target.id].append((value, stmt))
+        elif not isinstance(target, ast.Subscript | ast.Attribute):  # (a store into a container: read back later)
+            for name in _names(target):
+                self.bindings[name].append((None, stmt))
+
+    # -- the flow ---------------------------------------------------------------------------------------------
+    def _mark(self, node, site, stmt):
+        """`node`'s value (in `stmt`) flows where an object doing arithmetic would be read as a number."""
+        if isinstance(node, ast.Name):
+            if node.id not in self.origin:
+                self.origin[node.id] = (site, stmt)
+                self.todo.append(node.id)
+        elif isinstance(node, ast.Attribute) and self._global_chain(node):
+            self._global(node, ast.unparse(node), self.pf.resolve_expr(node), site, None)
+        elif isinstance(node, ast.Starred | ast.NamedExpr):
+            self._mark(node.value, site, stmt)
+        elif isinstance(node, ast.List | ast.Tuple | ast.Set):
+            for item in node.elts:  # (a list used as a value: NumPy makes an array of what it holds)
+                self._mark(item, site, stmt)
+        elif isinstance(node, ast.Dict):
+            for item in node.values:
+                self._mark(item, site, stmt)
+        elif isinstance(node, ast.IfExp):
+            self._mark(node.body, site, stmt)
+            self._mark(node.orelse, site, stmt)
+        elif isinstance(node, ast.BoolOp):
+            for item in node.values:
+                self._mark(item, site, stmt)
+        elif isinstance(node, ast.Call):
+            self._call(node, site, stmt, None)
+        elif isinstance(node, ast.Subscript | ast.Attribute | ast.Lambda | ast.ListComp | ast.DictComp | ast.SetComp
+                        | ast.GeneratorExp | ast.Await | ast.Yield | ast.YieldFrom):
+            self._cannot_check(node)
+        # (a constant, a comparison, arithmetic's result: a number or an array, its operands checked themselves)
+
+    def _follow(self, name):
+        site, stmt = self.origin[name]
+        if name in self.params:
+            self.checks.append(("entry", None, name))
+        if name in self.bindings:
+            for value, binding in self.bindings[name]:
+                self._binding(name, value, binding, site)
+        elif name not in self.params:
+            self._global(None, name, self.pf.resolve(name), site, stmt)
+
+    def _binding(self, name, value, stmt, site):
+        if value is None or isinstance(value, ast.Lambda | ast.ListComp | ast.DictComp | ast.SetComp
+                                       | ast.GeneratorExp | ast.Await | ast.Yield | ast.YieldFrom):
+            self.checks.append(("after", stmt, name))
+        elif isinstance(value, ast.Attribute) and self._global_chain(value):
+            self._mark(value, site, stmt)
+        elif isinstance(value, ast.Subscript | ast.Attribute):
+            self.checks.append(("after", stmt, name))  # (an item or attribute: what it is, when it is read)
+        elif isinstance(value, ast.Call):
+            self._call(value, site, stmt, name)
+        else:
+            self._mark(value, site, stmt)
+
+    def _call(self, call, site, stmt, name):
+        """The value of `call` (bound to `name` by `stmt`, or an operand itself: no name) is computed with."""
+        func = self._callee(call.func)
+        args = [*call.args, *(k.value for k in call.keywords)]
+        if func is None and isinstance(call.func, ast.Attribute) and ctx().method(call.func.attr) is not None:
+            # (`z.max()`, an array's method: z computed with, and its result checked, z may be an object of yours)
+            self._mark(call.func.value, site, stmt)
+            for a in args:
+                self._mark(a, site, stmt)
+        helper = getattr(func, "__name__", "") if func is not None and ctx().is_runtime_helper(func) else None
+        if isinstance(func, type) and defines_arithmetic(func):
+            self._refuse(site, name if self._users(name) else ast.unparse(call), func)
+        elif helper in _SAME and args:
+            self._mark(args[0], site, stmt)
+        elif helper in _READERS or _builtin(func) in _HOLDING:
+            self._after(name, stmt, call)  # (what a container holds: when it is read)
+        elif helper is not None or func is not None and (
+                _builtin(func) not in _STRUCTURAL and (ctx().has_rule(func) or _builtin(func) is not None
+                                                       or getattr(func, "__module__", None) == "numpy")):
+            for a in args:
+                self._mark(a, site, stmt)
+        elif _builtin(func) not in _STRUCTURAL:
+            self._after(name, stmt, call)  # (a helper s2s did not expand, a method of an object: when it returns)
+
+    def _after(self, name, stmt, node):
+        if name is None:  # (lowered code binds every call it does not compute with to a name)
+            self._cannot_check(node)
+        self.checks.append(("after", stmt, name))
+
+    def _global(self, node, text, obj, site, stmt):
+        """A global or closure value (or a global's attribute, `node`): refused now where it is or holds an object
+        doing arithmetic of its own; a container or object checked again before `stmt` runs (it may change)."""
+        if obj is ctx().missing or isinstance(obj, _PLAIN_VALUES) or type(obj) is np.ndarray and not obj.dtype.hasobject:
+            return
+        found = _arithmetic_in(obj)
+        if found is not None:
+            self._refuse(site, text, type(found))
+        if node is None and stmt is not None:
+            self.checks.append(("before", stmt, text))
+
+    def _cannot_check(self, node):
+        raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this: it cannot tell what "
+                            f"`{ast.unparse(node)}` is, and an object doing arithmetic of its own would be "
+                            "differentiated as a number", node, hint="bind it to a name first")
+
+    def _refuse(self, site, name, cls):
+        raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this: `{name}` is or holds an object of "
+                            f"your class {cls.__name__}, which does arithmetic of its own (its operator methods), and "
+                            "s2s differentiates arithmetic of numbers and arrays only: its derivative would be the "
+                            "product's or the sum's", site, hint=_HINT)
+
+    # -- names and callees ------------------------------------------------------------------------------------
+    def _callee(self, func):
+        """The object the function of a call denotes, or None where it is a local's or cannot be told."""
+        known = annotations.resolved(func)
+        if known is not None:
+            return known
+        if isinstance(func, ast.Name | ast.Attribute) and self._global_chain(func):
+            obj = self.pf.resolve_expr(func)
+            return None if obj is ctx().missing else obj
+        return None
+
+    def _shown(self, name) -> str:
+        """How an error names the value of `name`: the name where it is the user's, else what it was bound to
+        (`objs[0]`, `m.op`, `make()`)."""
+        if self._users(name) or name in self.params or not self.bindings.get(name):
+            return name
+        value = self.bindings[name][0][0]
+        if isinstance(value, ast.Call) and getattr(self._callee(value.func), "__name__", None) == "field" and \
+                value.args and all(isinstance(a, ast.Constant) for a in value.args[1:]):
+            return ".".join([ast.unparse(value.args[0]), *(a.value for a in value.args[1:])])
+        return ast.unparse(value) if value is not None else name
+
+    def _users(self, name) -> bool:
+        """Whether `name` is one of the user's function (not one s2s made up: the error names the call then)."""
+        code = getattr(self.pf.func, "__code__", None)
+        return name is not None and code is not None and name in code.co_varnames
+
+    def _global_chain(self, node) -> bool:
+        """Whether `node` is `a.b.c` of a name the function does not bind."""
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        return isinstance(node, ast.Name) and not (node.id in self.params or node.id in self.bindings
+                                                   or annotations.is_helper(node))
+
+    def _computes(self, func) -> bool:
+        """Whether a call of `func` computes with its arguments by a rule that reads them as numbers or arrays."""
+        if func is None or ctx().is_runtime_helper(func) or not ctx().has_rule(func):
+            return False
+        return _builtin(func) not in _STRUCTURAL
+
+    # -- the checks -------------------------------------------------------------------------------------------
+    def _write_checks(self):
+        """`s2s.numbers_or_arrays(name, 'name')` where `self.checks` says: parameters at the start, in their
+        order; a name bound by what s2s cannot follow after that binding (a loop's variable at the start of its
+        body); a global container before the statement that computes with it."""
+        placed = defaultdict(list)
+        for where, stmt, name in dict.fromkeys(self.checks):
+            placed[where, id(stmt)].append(name)
+        for block in statement_lists(self.tree):
+            for i in range(len(block) - 1, -1, -1):
+                stmt = block[i]
+                after = [self._check(name) for name in placed.get(("after", id(stmt)), ())]
+                if isinstance(stmt, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith):
+                    stmt.body[:0] = after
+                else:
+                    block[i + 1:i + 1] = after
+                block[i:i] = [self._check(name) for name in placed.get(("before", id(stmt)), ())]
+        entry = sorted(placed.get(("entry", id(None)), ()), key=self.params.index)
+        self.tree.body[:0] = [self._check(name, entry=True) for name in entry]
+
+    def _check(self, name, entry=False):
+        """`s2s.numbers_or_arrays(name, 'name')`, at the line of the operand it is checked for (the error it raises
+        is told at that line of yours: the generated code's lines map to yours); `entry`: of a parameter where the
+        function starts (annotated: specialize drops it by what the parameter is given)."""
+        call = ast.Call(func=helper_attr("s2s", "numbers_or_arrays", ctx().runtime.numbers_or_arrays),
+                        args=[load(name), ast.Constant(self._shown(name))], keywords=[])
+        if entry:
+            annotations.put(call, annotations.ENTRY_CHECK)
+        return fix_locations(ast.copy_location(ast.Expr(call), self.origin[name][0]))
+
+
+_HINT = ("call the method the operator runs as a function of yours (`obj.__mul__(x)` as `def apply(x): return x ** 3`), "
+         "or compute with NumPy directly")
+
+
+def _arithmetic_in(obj, limit=10_000):
+    """The first object doing arithmetic of its own that `obj` is or that its lists, tuples, dicts and arrays of
+    objects hold (looked at now: at most `limit` values), else None."""
+    todo, seen = [obj], set()
+    while todo and limit > 0:
+        v = todo.pop()
+        limit -= 1
+        if isinstance(v, _PLAIN_VALUES) or id(v) in seen or type(v) is np.ndarray and not v.dtype.hasobject:
+            continue
+        if defines_arithmetic(type(v)):
+            return v
+        seen.add(id(v))
+        if type(v) is np.ndarray:
+            todo.extend(v.ravel().tolist())
+        elif isinstance(v, list | tuple):
+            todo.extend(v)
+        elif isinstance(v, dict):
+            todo.extend(v.values())
     return None
+
+
+def _own_nodes(stmt):
+    """The expression nodes of `stmt` itself (a compound statement's header: not the statements it holds)."""
+    if isinstance(stmt, ast.If | ast.While):
+        return walk(stmt.test)
+    if isinstance(stmt, ast.For | ast.AsyncFor):
+        return walk(stmt.iter)
+    if isinstance(stmt, ast.With | ast.AsyncWith):
+        return [n for item in stmt.items for n in walk(item.context_expr)]
+    if isinstance(stmt, ast.Try | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return []
+    return walk(stmt)
+
+
+def _builtin(func) -> str | None:
+    """The name of the builtin `func` is, else None."""
+    return getattr(func, "__name__", None) if getattr(func, "__module__", None) == "builtins" else None
+
+
+def _names(target) -> list:
+    return [n.id for n in walk(target) if isinstance(n, ast.Name)] if target is not None else []
+

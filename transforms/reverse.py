@@ -1158,7 +1158,9 @@ def _read_by_items(pf, tree) -> set:
             obj = analysis.resolve_call(pf, node)
             module = getattr(obj, "__module__", None) or ""
             if isinstance(obj, np.ufunc) or module == "math" or module.split(".")[0] == "numpy" \
-                    or obj is getattr(ctx().runtime, "inplace_check", None):  # (of `y op= v`: y and v read whole)
+                    or obj is getattr(ctx().runtime, "inplace_check", None) \
+                    or obj is getattr(ctx().runtime, "numbers_or_arrays", None):  # (of `y op= v`: y and v read
+                # whole; the check that a value computed with is no object doing arithmetic of its own)
                 whole.update(id(a) for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Name))
     return {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in whole}
 

@@ -3265,7 +3265,7 @@ def _literal_index(node):
 # runtime helpers that read a container argument for its structure alone (the adjoint placed into its shape)
 _STRUCTURE_READERS = ("getitem_grad", "add_item_grad", "finish", "field_grad", "grad_iterated", "grad_as_sequence",
                       "as_sequence_tangent", "mapping_keys", "has_key", "zeros_like_value", "unpack_count", "star_count",
-                      "not_an_iterator")  # (the last three count or test them)
+                      "not_an_iterator", "numbers_or_arrays")  # (the last four count or test them)
 _CONSTANT_MODULES = (np, math)  # (their float constants: pi, e, inf, nan, tau)
 _INT_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
             ast.Mod: operator.mod}  # int op int is an int (`/` and `**` may not be)

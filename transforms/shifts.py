@@ -187,11 +187,12 @@ class _Proof:
         return all(self.read.get(n, 0) == self.loads.get(n, 0) for n in self.shifted)
 
     def _check(self, s) -> bool:
-        """Whether `s` is the check `s2s.inplace_check(y, v, op)` of `y op= v` (transforms/lower.py): whether it
-        raises depends on the shapes and dtypes of y and v alone, which a shift `m + d` leaves as they are."""
-        check = getattr(ctx().runtime, "inplace_check", None)
-        return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and check is not None \
-            and self.shapes.callee(s.value) is check
+        """Whether `s` is the check `s2s.inplace_check(y, v, op)` of `y op= v` (transforms/lower.py), or
+        `s2s.numbers_or_arrays(m, 'm')` (transforms/operator_objects.py): whether it raises depends on the shapes
+        and dtypes of y and v alone, or on the kind of value m is, which a shift `m + d` leaves as they are."""
+        checks = (getattr(ctx().runtime, "inplace_check", None), getattr(ctx().runtime, "numbers_or_arrays", None))
+        return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) \
+            and any(c is not None and self.shapes.callee(s.value) is c for c in checks)
 
     def _reads(self, node) -> bool:
         return any(isinstance(n, ast.Name) and n.id in self.shifted for n in walk(node))

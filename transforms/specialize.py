@@ -36,6 +36,8 @@ from .item_updates import split_item_adjoints
 from .names import called_name, load, name_counts
 from .precision import NARROW_KINDS, Dtypes, hidden_read_site, other_dtype_site
 from .shapes import (
+    NONE_VALUE,
+    RANDOM_GENERATOR,
     Keyed,
     ListOf,
     Overrides,
@@ -210,7 +212,7 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     if fold_known_tests(fdef, shapes):
         shapes = ctx.shapes(fdef)
     if fold_known_ints(fdef, shapes) | drop_known_counts(fdef, shapes) | drop_number_guards(fdef, shapes, ctx.numbers) \
-            | drop_inplace_checks(fdef, shapes, ctx.numbers):
+            | drop_inplace_checks(fdef, shapes, ctx.numbers) | drop_plain_operand_checks(fdef, shapes, ctx.numbers):
         shapes = ctx.shapes(fdef)
     for _ in range(8):  # a rewritten adjoint has a known shape now: the rewrites it feeds may apply
         split = split_item_adjoints(fdef, shapes)
@@ -308,6 +310,61 @@ def drop_number_guards(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
 
     Unguard().visit(fdef)
     return bool(dropped)
+
+
+def drop_plain_operand_checks(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
+    """`s2s.numbers_or_arrays(v, 'v')` (the check that `v` is no object doing arithmetic of its own,
+    transforms/operator_objects.py) dropped where `v` certainly holds numbers: a parameter whose shape is known
+    (the code is made for a number, an array of numbers or a list of them there), a name certainly holding a
+    number, one of known shape certainly real (`Shapes.real`). Returns whether anything changed."""
+    from . import annotations
+    check = getattr(ctx().runtime, "numbers_or_arrays", None)
+    held = []  # the names certainly holding numbers, found at the first check met
+
+    def passes(stmt):
+        call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+        if call is None or check is None or shapes.callee(call) is not check or not call.args:
+            return False
+        if isinstance(call.args[0], ast.Constant):  # (an int default the code is made for)
+            return type(call.args[0].value) in (int, float, bool)
+        if not isinstance(call.args[0], ast.Name):
+            return False
+        name, fact = call.args[0], shapes.of(call.args[0])
+        entry = shapes._entry.get(name.id)  # (what a parameter holds where the function starts)
+        if annotations.has(call, annotations.ENTRY_CHECK) and name.id in shapes._param_names and (
+                isinstance(entry, tuple | Seq | ListOf) or entry is NONE_VALUE or entry is RANDOM_GENERATOR):
+            return True  # (the code is made for numbers, arrays, lists of them, None or a NumPy Generator there)
+        if name.id in shapes._param_names:
+            return False  # (a parameter's facts leave out what it was given where that was no number or array)
+        if not held:
+            held.append(shapes.number_names(numbers))
+        return name.id in held[0] or isinstance(fact, tuple) and shapes.real(name) or _read_from_numbers(shapes, name.id)
+
+    return _drop_statements(fdef, passes)
+
+
+def _read_from_numbers(shapes: Shapes, name: str) -> bool:
+    """Whether every value bound to `name` is an item, a slice or a method's result (`x[i, :k]`, `z.max()`) of an
+    array certainly of real floats or ints, or the tape's restore of one: numbers or arrays of numbers."""
+    values = shapes._assigned_values.get(name)
+    if not values or shapes._bindings.get(name) != len(values):
+        return False
+    for value in values:
+        if value is not None and shapes._by_tape(value, name):
+            continue
+        base = value.value if isinstance(value, ast.Subscript) else value.func.value if isinstance(
+            value, ast.Call) and isinstance(value.func, ast.Attribute) else None
+        if not isinstance(base, ast.Name):
+            return False
+        if base.id in shapes._param_names and not shapes._bindings.get(base.id) and isinstance(value, ast.Subscript):
+            entry = shapes._entry.get(base.id)  # (an item of a list or dict argument of arrays and numbers alone)
+            items = entry.items if isinstance(entry, Seq) else [f for _, f in entry.items] if isinstance(
+                entry, Keyed) else [entry.item] if isinstance(entry, ListOf) else None
+            if items and all(isinstance(f, tuple) for f in items):
+                continue
+        if not (isinstance(shapes.of(base), tuple) and (shapes.real(base) or base.id in shapes._int_arrays)):
+            return False
+    return True
 
 
 _IN_PLACE_BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow, "@": ast.MatMult}

@@ -92,8 +92,8 @@ defrule_for(rt.slice_kept, "slice_kept(x, index, v)", structured=True, linear=("
             v="g")
 defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None
 for _helper in (rt.effect_free, rt.not_an_iterator, rt.shape_arguments, rt.star_count, rt.unpack_count, rt.inplace_check,
-                rt.mapping_keys, rt.missing_attribute, rt.global_value, rt.set_global, rt.has_key, rt.clip_mask,
-                rt.is_float_dtype, rt.shape_of):
+                rt.mapping_keys, rt.missing_attribute, rt.numbers_or_arrays, rt.global_value,
+                rt.set_global, rt.has_key, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
     defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
 defrule_for(rt.reduced_size, "reduced_size(*args)", nondiff=True, result_shape=shapes.number)
 defrule_for(rt.balanced_eq, "balanced_eq(*args)", nondiff=True, result_shape=shapes.balanced_eq,

@@ -103,6 +103,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     mapping_keys,
     missing_attribute,
     not_an_iterator,
+    numbers_or_arrays,
     set_global,
     star_count,
     stop_gradient,

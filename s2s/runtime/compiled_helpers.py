@@ -603,6 +603,17 @@ def _some_impl(v):
     return lambda v: v
 
 
+def numbers_or_arrays(value, name):
+    """runtime.numbers_or_arrays inside compiled code: nothing to check, compiled code holds numbers, arrays and
+    tuples of them only (an object of a class of yours is refused where compiled code is given one)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(numbers_or_arrays)
+def _numbers_or_arrays(value, name):
+    return lambda value, name: None
+
+
 def inplace_check(target, value, op):
     """Check that the user's `target op= value` of an array target keeps its shape and dtype (runtime.inplace_check,
     which raises NumPy's error where it does not): here where it may not, the ValueError marked for one call, so
@@ -1461,7 +1472,7 @@ def _is_zero(g):
 HELPERS = {f.__name__: f for f in (accumulate, finish, seed_of, cast_back, inplace_check, unbroadcast, add, getitem_grad,
                                     expand_reduced, grad_matmul_a, grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero,
-                                    reduced_size, power_slope, added_at, subtracted_at)}
+                                    reduced_size, power_slope, added_at, subtracted_at, numbers_or_arrays)}
 
 __all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "int_op", "float_pow",
            "math_result", "tape_set", "tape_grow", "tape_stack",

@@ -224,6 +224,34 @@ def missing_attribute(message):
     raise AttributeError(message)
 
 
+def numbers_or_arrays(value, name):
+    """Check that `value` (the function's `name`), which the function computes with, is no object of your class
+    doing arithmetic of its own (`__mul__`, `__add__`...: transforms/operator_objects.py), nor a list, tuple or array
+    of objects holding one (NumPy makes an array of them and calls their methods): s2s would differentiate that
+    arithmetic as a product or a sum of numbers. The error is told at the line of yours the check was written for
+    (s2s/api.py `_note_user_line`).
+
+        >>> numbers_or_arrays(np.ones(2), "x"), numbers_or_arrays([1.0, 2.0], "L")
+        (None, None)
+    """
+    kind = type(value)
+    if kind in _PLAIN_NUMBERS or kind is np.ndarray and not value.dtype.hasobject:
+        return
+    if (kind is list or kind is tuple) and all(
+            type(v) in _PLAIN_NUMBERS or type(v) is np.ndarray and not v.dtype.hasobject for v in value):
+        return  # (a model's list of weights)
+    from s2s import argcheck
+    found = argcheck.arithmetic_object(value)
+    if found is not None:
+        from s2s.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(
+            f"s2s cannot differentiate this: `{name}` {'is' if found is value else 'holds'} an object of your class "
+            f"{type(found).__name__}, which does arithmetic of its own (its operator methods), and s2s "
+            "differentiates arithmetic of numbers and arrays only: its derivative would be the product's or the "
+            "sum's", hint="call the method the operator runs as a function of yours (`obj.__mul__(x)` as "
+                          "`def apply(x): return x ** 3`), or compute with NumPy directly")
+
+
 def star_count(items, count, func_name):
     """Check that `items`, passed as `*items` to your function `func_name` whose parameters s2s bound from its items
     one by one (transforms/inline.py, `star_bindings`), holds the `count` items the call takes: Python's

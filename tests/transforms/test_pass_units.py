@@ -117,6 +117,8 @@ def test_aliasing_refuses_a_view_read_after_an_update():
 def test_reverse_unoptimized():
     _same(pipeline.derivative_code(nested, ("x",), "flat", False).source, """
         def dnested_dx(x, w, *, out_bar=1.0):
+            s2s.numbers_or_arrays(x, 'x')
+            s2s.numbers_or_arrays(w, 'w')
             t = x @ w
             tanh = np.tanh(t)
             t2 = tanh ** 2
@@ -144,6 +146,8 @@ def test_reverse_tapes_what_a_loop_overwrites():
 def test_forward_optimized_folds_tangent_code():
     _same(pipeline.derivative_code(nested, ("x",), "jvp", True).source, """
         def nested_jvp(x, w, *, x_dot):
+            s2s.numbers_or_arrays(x, 'x')
+            s2s.numbers_or_arrays(w, 'w')
             t = x @ w
             t_dot = x_dot @ w
             tanh = np.tanh(t)
@@ -173,6 +177,8 @@ def test_forward_over_reverse_keeps_the_tangent_tape_pops():
 def test_forward_unoptimized():
     _same(pipeline.derivative_code(nested, ("x",), "jvp", False).source, """
         def nested_jvp(x, w, *, x_dot):
+            s2s.numbers_or_arrays(x, 'x')
+            s2s.numbers_or_arrays(w, 'w')
             t = x @ w
             t_dot = x_dot @ w
             tanh = np.tanh(t)
