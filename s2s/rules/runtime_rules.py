@@ -92,7 +92,7 @@ defrule_for(rt.slice_kept, "slice_kept(x, index, v)", structured=True, linear=("
             v="g")
 defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None
 for _helper in (rt.effect_free, rt.not_an_iterator, rt.shape_arguments, rt.star_count, rt.unpack_count, rt.inplace_check,
-                rt.mapping_keys, rt.missing_attribute, rt.numbers_or_arrays, rt.global_value,
+                rt.mapping_keys, rt.missing_attribute, rt.numbers_or_arrays, rt.euclidean_norm, rt.global_value,
                 rt.set_global, rt.has_key, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
     defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
 defrule_for(rt.reduced_size, "reduced_size(*args)", nondiff=True, result_shape=shapes.number)
@@ -140,8 +140,10 @@ defrule_for(rt.grad_std, "grad_std(g, ans, x, axis, ddof, keepdims)",
             ans_dot="s2s.grad_var(-s2s.safe_div(g * ans_dot, 2.0 * ans * ans), x, axis, ddof, keepdims)",
             x_dot="s2s.grad_std(g, ans, x_dot, axis, ddof, keepdims)", linear=("g",), result_shape=shapes.spread_over(2))
 defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)", result_shape=shapes.adjoint_of_third,
-            ans_dot="s2s.grad_norm(-g * ans_dot / ans, ans, x, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0",
-            x_dot="s2s.grad_norm(g, ans, x_dot, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0", linear=("g",))
+            ans_dot="s2s.grad_norm(-g * ans_dot / ans, ans, x, ord, axis, keepdims) if s2s.euclidean_norm(ord, x, axis) "
+                    "else 0.0",
+            x_dot="s2s.grad_norm(g, ans, x_dot, ord, axis, keepdims) if s2s.euclidean_norm(ord, x, axis) else 0.0",
+            linear=("g",))
 defrule_for(rt.grad_cumsum, "grad_cumsum(g, x, axis)", shape_only=("x",), linear=("g",),
             result_shape=shapes.accumulated_back, real=shapes.real_of_first(3))  # (running sums of g)
 defrule_for(rt.grad_transpose, "grad_transpose(g, axes)", linear=("g",))

@@ -237,6 +237,7 @@ from s2s.runtime.reductions import (  # noqa: F401
     builtin_sum_tangent,
     cumprod_tangent,
     cumprod_tangent_dot,
+    euclidean_norm,
     expand_reduced,
     grad_builtin_sum,
     grad_cumprod,

@@ -225,8 +225,9 @@ _NUMPY_FLOATS = (np.float64, np.float32, np.float16)
 @linear_in_g
 def grad_norm(g, ans, x, ord, axis, keepdims):
     """Adjoint of np.linalg.norm: vector norms with ord None, 2, 1, inf and -inf (0 where the norm has
-    no derivative: at 0, and split evenly between tied entries for inf), the Frobenius norm of matrices.
-    Other orders (matrix 1-, 2-, inf- and nuclear norms, vector p-norms) are refused."""
+    no derivative: at 0, and split evenly between tied entries for inf), the Frobenius norm of matrices and their
+    norms of orders 2, -2, 1, -1, inf and -inf (`linalg.matrix_norm_slope`). Other orders (vector p-norms with p
+    not written as a number, the nuclear norm's own rule aside) are refused."""
     if ord is None and axis is None and type(x) is np.ndarray and type(ans) in _NUMPY_FLOATS \
             and type(g) in _NUMPY_FLOATS + (float,):
         # (the whole array's 2-norm: the same arithmetic as below, without two broadcasts and a where: 0.8 us
@@ -247,11 +248,44 @@ def grad_norm(g, ans, x, ord, axis, keepdims):
         hit = mag == expand_reduced(ans, x, axis, keepdims)
         count = np.sum(hit, axis=axis, keepdims=True)
         return expand_reduced(g, x, axis, keepdims) * np.sign(x) * hit / count
+    if matrix:
+        from s2s.runtime.linalg import matrix_norm_slope
+        slope = matrix_norm_slope(x, ord, axis)
+        if slope is not None:
+            gm = np.asarray(g)
+            if not keepdims and gm.ndim:  # (g has the norms' shape: one axis for each of the two reduced, of length 1)
+                axes = (-2, -1) if axis is None else tuple(a % np.ndim(x) for a in axis)
+                gm = np.expand_dims(gm, tuple(sorted(axes)))
+            return gm * slope
     from s2s.errors import NoDerivativeRuleError
     raise NoDerivativeRuleError(
         f"s2s has no derivative of np.linalg.norm with ord={ord!r} for {'matrices' if matrix else 'vectors'}",
         hint="use ord=None (2-norm of vectors, Frobenius norm of matrices), ord=1 or ord=np.inf for vectors, or "
              "write the norm out (np.sum(np.abs(x) ** p) ** (1 / p))")
+
+
+def euclidean_norm(ord, x, axis) -> bool:
+    """Whether np.linalg.norm(x, ord, axis) is a Euclidean norm (the vector 2-norm, the Frobenius norm), whose
+    adjoint `grad_norm` is g x / ans, or else one that is linear where it has a derivative (vector 1- and inf-norms,
+    matrix 1- and inf-norms: their second derivative is 0); the others (the spectral norms, matrix orders 2 and
+    -2, the nuclear norm), whose second derivative s2s has no rule for here, are refused (rules/runtime_rules.py:
+    the rule of grad_norm).
+
+        >>> euclidean_norm(None, np.ones((2, 2)), None), euclidean_norm(1, np.ones(3), None)
+        (True, False)
+    """
+    matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple | list) and len(axis) == 2)
+    if isinstance(ord, str):
+        euclidean, linear = ord == "fro", False
+    else:
+        euclidean = ord is None or ord == 2 and not matrix
+        linear = ord in ((1, -1, np.inf, -np.inf) if matrix else (1, np.inf, -np.inf))
+    if not euclidean and not linear:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(f"s2s has no second derivative of np.linalg.norm with ord={ord!r} for "
+                                    f"{'matrices' if matrix else 'vectors'} written as a value",
+                                    hint="use the Frobenius norm (ord=None), or write the order in the call")
+    return euclidean
 
 
 @zero_safe
