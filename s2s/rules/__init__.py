@@ -555,7 +555,7 @@ except ImportError:  # pragma: no cover - the dev extra installs SciPy
     pass
 else:
     _NAMESPACE["scipy"] = scipy
-    from s2s.rules import scipy_linalg, scipy_matrix, scipy_spatial, scipy_special, scipy_stats  # noqa: E402,F401
+    from s2s.rules import scipy_linalg, scipy_matrix, scipy_signal, scipy_spatial, scipy_special, scipy_stats  # noqa: E402,F401,I001
 
 
 def _stale() -> None:

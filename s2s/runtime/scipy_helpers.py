@@ -14,6 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import cho_solve, solve_banded, solve_sylvester, solve_triangular  # noqa: F401 - templates call them
+from scipy.signal import (  # noqa: F401 - templates call them
+    convolve,
+    convolve2d,
+    correlate,
+    correlate2d,
+    fftconvolve,
+    oaconvolve,
+)
 from scipy.special import (  # noqa: F401 - templates call them
     betaln,
     digamma,
@@ -545,3 +553,46 @@ def cdist_tangent(XA_dot, XB_dot, ans, XA, XB, metric):
     if metric == "cityblock":
         return np.sum(np.sign(diff) * moved, axis=-1)
     return _per_distance(np.sum(diff * moved, axis=-1), ans, metric)  # (of d/dt |a_i - b_j|^2 / 2)
+
+
+# ---- scipy.signal's convolutions and correlations (s2s/rules/scipy_signal.py)
+_CONVOLUTIONS = ("convolve", "fftconvolve", "oaconvolve", "convolve2d")  # (the others correlate)
+
+
+def _signal_window(a_shape, v_shape, out_shape, mode, kind) -> tuple:
+    """Where the `mode` result of scipy.signal's `kind` of arrays of shapes `a_shape`, `v_shape` starts in its
+    'full' one, per axis: centred ('valid' and 'same'), but correlate2d's 'same' a half kernel in (SciPy's C code)."""
+    full = [n + m - 1 for n, m in zip(a_shape, v_shape)]
+    if kind == "correlate2d" and mode == "same":
+        return tuple(m // 2 for m in v_shape)
+    return tuple((f - o) // 2 for f, o in zip(full, out_shape))
+
+
+def grad_signal(g, a, v, mode, which, kind, boundary="fill", fillvalue=0, axes=None):
+    """Adjoint of scipy.signal's `kind` (convolve, correlate, fftconvolve, oaconvolve, convolve2d or correlate2d)
+    of `a` and `v` in `mode` for a (which=0) or v: its 'full' result's adjoint (g placed in its window) correlated
+    with the other argument (a correlation is the convolution with the kernel flipped). Refused for a boundary other
+    than 'fill' with 0, and for fftconvolve's `axes`.
+
+        >>> grad_signal(np.array([1.0, 0.0, 0.0]), np.array([1.0, 2.0]), np.array([3.0, 4.0]), "full", 0, "convolve")
+        array([3., 0.])
+    """
+    if boundary != "fill" or np.any(np.asarray(fillvalue) != 0) or axes is not None:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s differentiates scipy.signal.{kind} with boundary='fill', fillvalue=0 and no axes only (its "
+            f"values outside the arrays are zeros there), not boundary={boundary!r}, fillvalue={fillvalue!r}, "
+            f"axes={axes!r}", hint="pad the array yourself (np.pad(a, k, mode='wrap')) and convolve in mode 'valid'")
+    a_, v_, g_ = np.asarray(a), np.asarray(v), np.asarray(g)
+    if mode not in ("full", "valid", "same") or a_.ndim != v_.ndim:
+        raise ValueError(f"scipy.signal.{kind}: mode must be 'full', 'valid' or 'same', and both arrays of one rank")
+    out_shape = g_.shape if g_.ndim == a_.ndim else np.shape(globals()[kind](a_, v_, mode))
+    g_ = np.broadcast_to(g_, out_shape)
+    full = np.zeros([n + m - 1 for n, m in zip(a_.shape, v_.shape)], dtype=np.result_type(g_, a_, v_, float))
+    start = _signal_window(a_.shape, v_.shape, out_shape, mode, kind)
+    full[tuple(slice(s, s + n) for s, n in zip(start, out_shape))] = g_
+    if kind in _CONVOLUTIONS:
+        return correlate(full, v_ if which == 0 else a_, "valid")
+    if which == 0:  # (correlate(a, v) is convolve(a, flip(v)): a's adjoint correlates with flip(v), convolves with v)
+        return convolve(full, v_, "valid")
+    return np.flip(correlate(full, a_, "valid"))
