@@ -85,3 +85,23 @@ def test_the_piecewise_linear_orders_have_no_curvature(order):
 def test_the_second_derivative_of_a_singular_value_norm_is_refused(order):
     with pytest.raises(s2s.NoDerivativeRuleError, match="no second derivative of np.linalg.norm"):
         s2s.hessian(matrix_norm(order))(A)
+
+
+def test_an_order_written_as_a_literal_too_large_for_a_float_is_the_max_norm():
+    """(review 251: `ord=1e400` is inf to NumPy, and was taken for a p-norm of p = inf: NaN and zeros)"""
+    def of_matrix(x):
+        return np.linalg.norm(x, 1e400)
+
+    def of_vector(v):
+        return np.linalg.norm(v, 1e400)
+    np.testing.assert_allclose(s2s.grad(of_matrix)(A), central(of_matrix, A), atol=1e-7)
+    v = RNG.normal(size=5)
+    np.testing.assert_allclose(s2s.grad(of_vector)(v), central(of_vector, v), atol=1e-7)
+
+
+def test_f_is_the_frobenius_norm():
+    order = "f"
+
+    def f(x):
+        return np.linalg.norm(x, order)
+    np.testing.assert_allclose(s2s.grad(f)(A), A / np.linalg.norm(A), rtol=1e-12)

@@ -101,3 +101,25 @@ def test_fftconvolve_over_some_axes_is_refused():
     v = RNG.normal(size=(1, 3))
     with pytest.raises(s2s.NoDerivativeRuleError, match="no axes"):
         s2s.grad(lambda x: np.sum(scipy.signal.fftconvolve(x, v, "same", axes=1)))(RNG.normal(size=(4, 4)))
+
+
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
+def test_forward_mode_with_a_fill_value_leaves_it_out_of_the_image_s_tangent(name):
+    """(review 251: the image's tangent was convolved with the fill value's padding, off by its constant part)"""
+    fun = getattr(scipy.signal, name)
+    a, v, t = RNG.normal(size=(4, 5)), RNG.normal(size=(2, 3)), RNG.normal(size=(4, 5))
+
+    def f(x):
+        return np.sum(fun(x, v, "same", fillvalue=1.5) ** 2)
+    want = np.sum(central(f, a) * t)
+    np.testing.assert_allclose(s2s.jvp(f, (a,), (t,))[1], want, rtol=1e-6)
+
+
+def test_an_empty_array_has_a_zero_adjoint():
+    """(review 251: the adjoint correlated with an empty array, and raised)"""
+    k = np.array([1.0, 2.0, 3.0])
+
+    def f(a, k):
+        return np.sum(scipy.signal.fftconvolve(a, k)) + np.sum(k ** 2)
+    np.testing.assert_allclose(s2s.grad(f, wrt=1)(np.zeros(0), k), 2.0 * k)
+    assert s2s.grad(f, wrt=0)(np.zeros(0), k).shape == (0,)

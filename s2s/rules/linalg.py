@@ -73,8 +73,8 @@ def _norm_variant(bound):
     axis = bound.get("axis")
     one_axis = axis is None or isinstance(_literal_number(axis), int) or \
         isinstance(axis, ast.Constant) and axis.value is None
-    if p is not None and p not in (0, 1, 2) and p > 1 and one_axis and not isinstance(node, ast.Name):
-        return _p_norm
+    if p is not None and p not in (0, 1, 2) and 1 < p < float("inf") and one_axis and not isinstance(node, ast.Name):
+        return _p_norm  # (`ord=1e400` is inf to NumPy: the max norm, grad_norm's)
     return None
 
 

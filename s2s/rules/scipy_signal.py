@@ -27,7 +27,8 @@ for _name, (_params, _passed) in _FORMS.items():
     defrule(f"scipy.signal.{_name}(in1, in2, {_params})", zero=tuple(p.split("=")[0] for p in _params.split(", ")),
             in1=f"{H}grad_signal(g, in1, in2, mode, 0, '{_name}'{_passed})",
             in2=f"{H}grad_signal(g, in1, in2, mode, 1, '{_name}'{_passed})",
-            in1_dot=f"{H}{_name}(s2s.broadcast_like(in1_dot, in1), in2, mode, {_rest})",
+            # (in1's tangent with the values outside it zeros: a fillvalue's part does not move with in1)
+            in1_dot=f"{H}{_name}(s2s.broadcast_like(in1_dot, in1), in2, mode, {_rest.replace('fillvalue', '0')})",
             in2_dot=f"{H}{_name}(in1, s2s.broadcast_like(in2_dot, in2), mode, {_rest})")
 
 # the adjoints are bilinear: each one's tangent in the other array is the same helper

@@ -234,7 +234,7 @@ def grad_norm(g, ans, x, ord, axis, keepdims):
         # against 9.7; expand_reduced keeps a number a number, so the dtypes are those of g * x too)
         return g * x / (ans if ans != 0 else 1)
     matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple | list) and len(axis) == 2)
-    if ord in (None, "fro") or (ord == 2 and not matrix):
+    if ord in (None, "fro", "f") or (ord == 2 and not matrix):  # ('f': NumPy's other name of the Frobenius norm)
         if axis is not None and type(x) is np.ndarray and type(ans) is np.ndarray \
                 and (type(g) is np.ndarray or type(g) in _NUMPY_FLOATS + (float,)):
             # (norms along an axis: the quotient on the norms' shape, one product of x's size instead of three)
@@ -276,7 +276,7 @@ def euclidean_norm(ord, x, axis) -> bool:
     """
     matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple | list) and len(axis) == 2)
     if isinstance(ord, str):
-        euclidean, linear = ord == "fro", False
+        euclidean, linear = ord in ("fro", "f"), False
     else:
         euclidean = ord is None or ord == 2 and not matrix
         linear = ord in ((1, -1, np.inf, -np.inf) if matrix else (1, np.inf, -np.inf))

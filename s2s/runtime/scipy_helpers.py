@@ -584,6 +584,8 @@ def grad_signal(g, a, v, mode, which, kind, boundary="fill", fillvalue=0, axes=N
             f"values outside the arrays are zeros there), not boundary={boundary!r}, fillvalue={fillvalue!r}, "
             f"axes={axes!r}", hint="pad the array yourself (np.pad(a, k, mode='wrap')) and convolve in mode 'valid'")
     a_, v_, g_ = np.asarray(a), np.asarray(v), np.asarray(g)
+    if a_.size == 0 or v_.size == 0:  # (SciPy's result of an empty array is empty: nothing reaches either array)
+        return np.zeros(np.shape(a if which == 0 else v), dtype=np.result_type(g_, float))
     if mode not in ("full", "valid", "same") or a_.ndim != v_.ndim:
         raise ValueError(f"scipy.signal.{kind}: mode must be 'full', 'valid' or 'same', and both arrays of one rank")
     out_shape = g_.shape if g_.ndim == a_.ndim else np.shape(globals()[kind](a_, v_, mode))
