@@ -427,7 +427,25 @@ def arithmetic_object(value):
             todo.extend(v.values())
         elif isinstance(v, list | tuple | collections.abc.Sequence) and not isinstance(v, str | bytes | range):
             todo.extend(v)
+        else:
+            todo.extend(_as_numpy_reads(v))
     return None
+
+
+def _as_numpy_reads(v) -> list:
+    """What NumPy makes an array of where it converts `v`: the array its `__array__` gives, or the items of an
+    object with `__len__` and `__getitem__` (the sequence protocol), else nothing."""
+    if hasattr(type(v), "__array__"):
+        try:
+            return [np.asarray(v)]
+        except Exception:  # (NumPy would raise there too)
+            return []
+    if hasattr(type(v), "__len__") and hasattr(type(v), "__getitem__") and not isinstance(v, str | bytes):
+        try:
+            return [v[i] for i in range(len(v))]
+        except Exception:
+            return []
+    return []
 
 
 def redefining(v) -> str | None:

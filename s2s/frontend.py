@@ -732,6 +732,8 @@ def is_user_code(func) -> bool:
     if not isinstance(code, types.CodeType) or other_signature(func):
         return False
     filename = code.co_filename
+    if filename.startswith("<frozen"):  # (the standard library's frozen modules: `<frozen _collections_abc>`)
+        return False
     if filename.startswith("<"):  # exec, a notebook cell, the interactive prompt: the user's
         return True
     return not _library_file(filename)

@@ -58,6 +58,8 @@ STEPS = {
     "enumerate": lambda e, n: ([f"for _, u{n} in enumerate([{e}]):", f"    z{n} = u{n}"], f"z{n}"),
     "zip": lambda e, n: ([f"for u{n}, _ in zip([{e}], [0.0]):", f"    y{n} = u{n}"], f"y{n}"),
     "walrus": lambda e, n: ([f"if (q{n} := {e}) is not None:", "    pass"], f"q{n}"),
+    "appended": lambda e, n: ([f"p{n} = []", f"p{n}.append({e})"], f"p{n}[0]"),
+    "stored": lambda e, n: ([f"s{n} = [0.0, 1.0]", f"s{n}[0] = {e}"], f"s{n}[0]"),
 }
 ENTRIES = {  # how the value enters the function: (signature's parameters, the call's arguments, its expression)
     "parameter": ("c", "C", "c"),
@@ -72,6 +74,7 @@ USES = {
     "sum": "np.sum(x + {e})",
     "ufunc": "np.sum(np.add({e}, x))",
     "array of": "np.sum(np.asarray([{e}]) * x)",
+    "dot method": "np.sum(x.dot([{e}, 1.0, 1.0]))",
 }
 
 
@@ -107,7 +110,7 @@ def _call(module, args_text):
     return lambda x: module.f(x, *extra)
 
 
-SEEDS = range(40)
+SEEDS = range(48)
 X = np.array([0.6, -0.4, 1.3])
 TRANSFORMS = {
     "grad": lambda g: s2s.grad(g)(X),

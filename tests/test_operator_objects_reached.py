@@ -9,6 +9,7 @@ import collections
 import dataclasses
 import functools
 import inspect
+import numbers
 import types
 
 import numpy as np
@@ -252,6 +253,82 @@ def expanded_helper_refused(cs, v):
 def calls_a_kept_helper(x):
     return np.sum(expanded_helper_refused([Cube()], x))
 
+
+# (review 252)
+def dot_of_objects(x, c):
+    return x.dot([c, 1.0, 1.0])
+
+
+class Bag:
+    """(NumPy reads it as a sequence: `__len__` and `__getitem__`)"""
+
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, k):
+        return self.items[k]
+
+
+def appended_then_whole(x, c):
+    held = []
+    held.append(c)
+    return np.sum(np.asarray(held) * x)
+
+
+def stored_in_an_object_array(x, c):
+    held = np.empty(3, dtype=object)
+    held[0] = c
+    held[1:] = 1.0
+    return np.sum(held * x)
+
+
+def tolist_appended(x, zs, c):
+    held = zs.tolist()
+    held.append(c)
+    return np.sum(held[2] * x)
+
+
+class FloatCube(float):
+    def __mul__(self, v):
+        return v ** 3
+
+    __rmul__ = __mul__
+
+
+def float_subclass_made(x):
+    c = FloatCube(1.0)
+    return np.sum(c * x)
+
+
+class NumberCube(numbers.Number):
+    def __mul__(self, v):
+        return v ** 3
+
+    __rmul__ = __mul__
+
+
+class Meta(type):
+    def __mul__(cls, v):
+        return v ** 3
+
+    __rmul__ = __mul__
+
+
+class Klass(metaclass=Meta):
+    pass
+
+
+def class_operand(x):
+    return np.sum(Klass * x)
+
+
+def type_of_an_argument(x, o):
+    c = type(o)
+    return np.sum(c * x)
+
 CASES = [(as_parameter, (CUBE,)), (list_item, ([CUBE],)), (dict_item, ({"op": CUBE},)), (dict_get, ({"op": CUBE},)),
          (tuple_unpacked, ((CUBE, 1.0),)), (attribute, (Holder(CUBE),)),
          (class_attribute, (ClassHeld(),)), (class_attribute_item, (ClassHeld(),)), (loop_variable, ([CUBE],)),
@@ -266,7 +343,12 @@ CASES = [(as_parameter, (CUBE,)), (list_item, ([CUBE],)), (dict_item, ({"op": CU
          (read_getattr, (Computed(),)), (read_getitem, (Computed(),)),
          (deep_attribute, (Node(Node(Node(Node(Node(op=CUBE))))),)), (last_of_a_long_list, ([1.0] * 10_005 + [CUBE],)),
          (through_a_recursive_helper, ([1.0, CUBE],)), (calls_a_kept_helper, ()),
-         (as_array, (np.array([[1.0], [CUBE]], dtype=object),))]
+         (as_array, (np.array([[1.0], [CUBE]], dtype=object),)),
+         # (review 252)
+         (dot_of_objects, (CUBE,)), (as_array, (Bag([CUBE, 1.0, 1.0]),)), (appended_then_whole, (CUBE,)),
+         (stored_in_an_object_array, (CUBE,)), (tolist_appended, (np.ones(2), CUBE)), (float_subclass_made, ()),
+         (as_parameter, (NumberCube(),)), (as_parameter, (FloatCube(1.0),)), (class_operand, ()),
+         (type_of_an_argument, (Klass(),))]
 REFUSED = (s2s.UnsupportedSyntaxError, s2s.NoDerivativeRuleError)
 TRANSFORMS = {
     "grad": lambda f, rest: s2s.grad(f)(X, *rest),
@@ -338,7 +420,8 @@ def test_a_class_given_operator_methods_after_it_was_seen_is_refused():
 
 
 # (refused first for another reason: the Hessian's evaluations would each construct their own object)
-OTHER_REFUSAL = {("method_result", "hessian"): "constructs a Cube", ("calls_a_kept_helper", "hessian"): "constructs a Cube"}
+OTHER_REFUSAL = {("method_result", "hessian"): "constructs a Cube", ("calls_a_kept_helper", "hessian"): "constructs a Cube",
+                 ("float_subclass_made", "hessian"): "constructs a FloatCube"}
 
 
 @pytest.mark.parametrize("transform", sorted(TRANSFORMS))
@@ -346,7 +429,8 @@ OTHER_REFUSAL = {("method_result", "hessian"): "constructs a Cube", ("calls_a_ke
 def test_an_object_doing_arithmetic_reached_any_way_is_refused(f, rest, transform):
     if f is not negated:  # (the object's arithmetic is read: x ** 3 or x ** 2)
         assert not np.allclose(f(X, *rest) - f(X + 1e-3, *rest), -1e-3 * X.size)
-    message = OTHER_REFUSAL.get((f.__name__, transform), "does arithmetic of its own")
+    # (a number subclass given as an argument is refused by the arguments' check, s2s/argcheck.py, as before)
+    message = OTHER_REFUSAL.get((f.__name__, transform), "does arithmetic of its own|redefines `__mul__`")
     with pytest.raises(REFUSED, match=message):
         TRANSFORMS[transform](f, rest)
 
@@ -456,15 +540,51 @@ def unused_object_beside(x, cfg):
     return np.sum(np.sin(cfg.w * x))
 
 
+def params_or_array(x, p):
+    w = p.W if isinstance(p, Params) else p
+    return np.sum(np.tanh(w @ x))
+
+
+def user_list(x, b):
+    return np.sum(np.sin(np.asarray(b) * x))
+
+
 @pytest.mark.parametrize("f, rest", [(params_listed, ([P, P],)), (params_global, ()), (params_held, (Model(),)),
                                      (params_listed_here, (P,)), (params_replaced, (P,)),
-                                     (unused_object_beside, (Config(),))], ids=lambda v: getattr(v, "__name__", ""))
+                                     (unused_object_beside, (Config(),)), (params_or_array, (P,)),
+                                     (params_or_array, (P.W,)), (user_list, (collections.UserList([1.0, 2.0]),))],
+                         ids=lambda v: getattr(v, "__name__", ""))
 def test_objects_with_operator_methods_that_are_no_operands_are_differentiated(f, rest):
     """(review 250: each was refused by the first version of the check, which refused such an object wherever an
-    argument or a global held it)"""
+    argument or a global held it; review 252: a parameter checked where it starts, not where each branch reads it,
+    and `collections.UserList`, whose `__iadd__` is in the standard library's frozen code, taken for yours)"""
     x = np.array([0.4, -0.3])
     for _ in range(2):
         np.testing.assert_allclose(s2s.grad(f)(x, *rest), _central(lambda v: f(v, *rest), x), rtol=1e-6, atol=1e-9)
+
+
+class Namespace:
+    pass
+
+
+CFG = Namespace()
+CFG.w = [1.0, 2.0, 3.0]
+
+
+def global_attribute_list(x):
+    return np.sum(np.asarray(CFG.w) * x)
+
+
+def test_a_global_s_list_changed_in_place_after_the_first_call_is_checked_again():
+    """(review 252: a global's attribute was looked into when the code was made only)"""
+    g = s2s.grad(global_attribute_list)
+    np.testing.assert_allclose(g(X), [1.0, 2.0, 3.0])
+    CFG.w[0] = CUBE
+    try:
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="`CFG.w` holds an object of your class Cube"):
+            g(X)
+    finally:
+        CFG.w[0] = 1.0
 
 
 def test_the_check_is_in_the_general_code_and_dropped_where_shapes_are_known():

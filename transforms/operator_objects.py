@@ -22,14 +22,16 @@ The checks are dropped where the code is made for numbers and arrays there (tran
     >>> class Sq:
     ...     def __mul__(self, v): return v ** 3
     >>> mine = lambda func: True
-    >>> defines_arithmetic(Sq, mine), defines_arithmetic(float, mine), defines_arithmetic(list, mine)
-    (True, False, False)
+    >>> class Scaled(float):
+    ...     def __mul__(self, v): return 2.0 * float(self) * v
+    >>> defines_arithmetic(Sq, mine), defines_arithmetic(Scaled, mine), defines_arithmetic(float, mine)
+    (True, True, False)
 """
 
 from __future__ import annotations
 
 import ast
-import numbers
+import copy
 import types
 from collections import defaultdict
 
@@ -45,7 +47,8 @@ _DUNDERS = tuple(f"__{p}{name}__" for name in (
     "add", "sub", "mul", "truediv", "floordiv", "mod", "divmod", "pow", "matmul") for p in ("", "r", "i")) + (
     "__neg__", "__pos__", "__abs__")
 # (numbers, NumPy's arrays and scalars, and Python's sequences, whose `+` and `*` s2s knows)
-_KNOWN = (numbers.Number, np.ndarray, np.generic, str, bytes, list, tuple, dict, set, frozenset, range)
+_KNOWN_EXACT = frozenset((int, float, complex, bool, np.ndarray, str, bytes, list, tuple, dict, set, frozenset, range,
+                          type(None)))
 # the packages whose classes' operator methods are not the user's (their values have rules, or are refused by
 # s2s/argcheck.py), for a class whose operator methods are no Python functions s2s can place
 _LIBRARIES = frozenset(("builtins", "numpy", "scipy", "collections", "functools", "operator", "decimal", "fractions",
@@ -55,9 +58,11 @@ _LIBRARIES = frozenset(("builtins", "numpy", "scipy", "collections", "functools"
 _READERS = frozenset(("field", "as_sequence", "zip_row", "item", "index_item", "mapping_values", "mapping_items",
                       "global_value"))
 _SAME = frozenset(("receiver", "copy", "astype", "unshared", "transpose_attr"))
+# s2s's own helpers that compute with their arguments as NumPy's functions would (`x.dot(y)`, `np.add.at`)
+_COMPUTING = frozenset(("dot_method", "added_at", "subtracted_at", "index_concat"))
 # builtins that compute nothing from what they are given: their arguments are no operands; of these, those whose
 # result holds what their arguments hold (`list(objs)`, `zip(objs, ws)`), the others give numbers, strings, types
-_STRUCTURAL = frozenset(("len", "isinstance", "type", "hasattr", "getattr", "id", "range", "enumerate", "zip",
+_STRUCTURAL = frozenset(("len", "isinstance", "hasattr", "getattr", "id", "range", "enumerate", "zip",
                          "print", "iter", "callable", "repr", "str", "sorted", "reversed", "list", "tuple", "dict",
                          "set", "frozenset", "issubclass", "hash", "format", "next"))
 _HOLDING = frozenset(("getattr", "enumerate", "zip", "iter", "sorted", "reversed", "list", "tuple", "dict", "set",
@@ -71,8 +76,8 @@ def defines_arithmetic(cls, user_code=None) -> bool:
     an operator method of the user's code (`user_code(function)`, the run's context's by default; a library's
     classes, SciPy's sparse matrices, have rules or are refused by s2s/argcheck.py). A method behind a decorator
     (`functools.lru_cache`, `partialmethod`, one of `functools.wraps`) is read through it."""
-    if not isinstance(cls, type) or issubclass(cls, _KNOWN):
-        return False
+    if not isinstance(cls, type) or cls in _KNOWN_EXACT or (cls.__module__ or "").split(".")[0] in _LIBRARIES:
+        return False  # (a subclass of yours of float, list or np.ndarray that defines `__mul__` does its own)
     user_code = user_code or _user_code
     for klass in cls.__mro__[:-1]:
         own = vars(klass)
@@ -120,9 +125,11 @@ class _Flow:
         self.params = [a.arg for a in (*tree.args.posonlyargs, *tree.args.args, *tree.args.kwonlyargs,
                                        *filter(None, (tree.args.vararg, tree.args.kwarg)))]
         self.bindings = defaultdict(list)  # name -> [(value, statement)]: value None where s2s cannot follow it
+        self.stored = defaultdict(list)  # name -> [(value, statement)] stored into what it holds (`L[0] = v`,
+        # `L.append(v)`, `o.a = v`): where the container is computed with whole, so are they
         self.origin = {}  # name -> (operand node, statement) its flag came from first (the line an error names)
-        self.checks = []  # (where: "entry", "after" or "before", statement, name)
-        self.todo = []
+        self.checks = []  # (where: "after" or "before", statement, name or a global's attribute chain)
+        self.todo, self.followed = [], set()
 
     def run(self):
         for node, site, stmt in self._read():
@@ -132,18 +139,28 @@ class _Flow:
         self._write_checks()
 
     # -- what the function binds and computes with --------------------------------------------------------
+    def _blocks(self):
+        """The function's lists of statements, a lowered while loop's test statements among them."""
+        blocks = statement_lists(self.tree)
+        return blocks + [test for block in blocks for s in block if isinstance(s, ast.While)
+                         for test in [annotations.get(s, annotations.LOOP_TEST)] if test]
+
     def _read(self):
         """The bindings of the function; the operands of its arithmetic, with the node and statement of each."""
         operands = []
-        for block in statement_lists(self.tree):
+        for block in self._blocks():
             for stmt in block:
                 for node in _own_nodes(stmt):
                     if isinstance(node, ast.BinOp):
                         operands += [(node.left, node, stmt), (node.right, node, stmt)]
                     elif isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
                         operands.append((node.operand, node, stmt))
-                    elif isinstance(node, ast.Call) and self._computes(self._callee(node.func)):
-                        operands += [(a, node, stmt) for a in (*node.args, *(k.value for k in node.keywords))]
+                    elif isinstance(node, ast.Call):
+                        if self._computes(self._callee(node.func)):
+                            operands += [(a, node, stmt) for a in (*node.args, *(k.value for k in node.keywords))]
+                        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+                            self.stored[node.func.value.id] += [
+                                (a, stmt) for a in (*node.args, *(k.value for k in node.keywords))]
                 if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
                     for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]):
                         self._bind(target, stmt.value, stmt)
@@ -163,7 +180,11 @@ class _Flow:
     def _bind(self, target, value, stmt):
         if isinstance(target, ast.Name):
             self.bindings[target.id].append((value, stmt))
-        elif not isinstance(target, ast.Subscript | ast.Attribute):  # (a store into a container: read back later)
+        elif isinstance(target, ast.Subscript | ast.Attribute):
+            base = _base(target)
+            if base is not None and value is not None:
+                self.stored[base].append((value, stmt))
+        else:
             for name in _names(target):
                 self.bindings[name].append((None, stmt))
 
@@ -171,11 +192,15 @@ class _Flow:
     def _mark(self, node, site, stmt):
         """`node`'s value (in `stmt`) flows where an object doing arithmetic would be read as a number."""
         if isinstance(node, ast.Name):
-            if node.id not in self.origin:
-                self.origin[node.id] = (site, stmt)
+            if node.id in self.params and stmt is not None:  # (where it is read: a branch may read another value)
+                self.origin.setdefault(node.id, (site, stmt))
+                self.checks.append(("before", stmt, node.id))
+            if node.id not in self.followed:
+                self.origin.setdefault(node.id, (site, stmt))
+                self.followed.add(node.id)
                 self.todo.append(node.id)
         elif isinstance(node, ast.Attribute) and self._global_chain(node):
-            self._global(node, ast.unparse(node), self.pf.resolve_expr(node), site, None)
+            self._global(node, ast.unparse(node), self.pf.resolve_expr(node), site, stmt)
         elif isinstance(node, ast.Starred | ast.NamedExpr):
             self._mark(node.value, site, stmt)
         elif isinstance(node, ast.List | ast.Tuple | ast.Set):
@@ -199,8 +224,8 @@ class _Flow:
 
     def _follow(self, name):
         site, stmt = self.origin[name]
-        if name in self.params:
-            self.checks.append(("entry", None, name))
+        for value, store in self.stored.get(name, ()):
+            self._mark(value, site, store)
         if name in self.bindings:
             for value, binding in self.bindings[name]:
                 self._binding(name, value, binding, site)
@@ -234,7 +259,8 @@ class _Flow:
             self._refuse(site, name if self._users(name) else ast.unparse(call), func)
         elif helper in _SAME and args:
             self._mark(args[0], site, stmt)
-        elif helper in _READERS or _builtin(func) in _HOLDING:
+        elif helper in _READERS or _builtin(func) in _HOLDING or _builtin(func) == "type":  # (`type(o)`: a class,
+            # whose metaclass may do arithmetic)
             self._after(name, stmt, call)  # (what a container holds: when it is read)
         elif helper is not None or func is not None and (
                 _builtin(func) not in _STRUCTURAL and (ctx().has_rule(func) or _builtin(func) is not None
@@ -252,13 +278,15 @@ class _Flow:
     def _global(self, node, text, obj, site, stmt):
         """A global or closure value (or a global's attribute, `node`): refused now where it is or holds an object
         doing arithmetic of its own; a container or object checked again before `stmt` runs (it may change)."""
+        if isinstance(obj, type) and defines_arithmetic(type(obj)):  # (a class whose metaclass does arithmetic)
+            self._refuse(site, text, type(obj))
         if obj is ctx().missing or isinstance(obj, _PLAIN_VALUES) or type(obj) is np.ndarray and not obj.dtype.hasobject:
             return
         found = _arithmetic_in(obj)
         if found is not None:
             self._refuse(site, text, type(found))
-        if node is None and stmt is not None:
-            self.checks.append(("before", stmt, text))
+        if stmt is not None:
+            self.checks.append(("before", stmt, text if node is None else node))
 
     def _cannot_check(self, node):
         raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this: it cannot tell what "
@@ -307,39 +335,51 @@ class _Flow:
 
     def _computes(self, func) -> bool:
         """Whether a call of `func` computes with its arguments by a rule that reads them as numbers or arrays."""
-        if func is None or ctx().is_runtime_helper(func) or not ctx().has_rule(func):
+        if func is not None and ctx().is_runtime_helper(func):
+            return getattr(func, "__name__", "") in _COMPUTING
+        if func is None or not ctx().has_rule(func):
             return False
         return _builtin(func) not in _STRUCTURAL
 
     # -- the checks -------------------------------------------------------------------------------------------
     def _write_checks(self):
-        """`s2s.numbers_or_arrays(name, 'name')` where `self.checks` says: parameters at the start, in their
-        order; a name bound by what s2s cannot follow after that binding (a loop's variable at the start of its
-        body); a global container before the statement that computes with it."""
+        """`s2s.numbers_or_arrays(value, 'value')` where `self.checks` says: after a binding s2s cannot follow (a
+        loop's variable at the start of its body), before a statement that reads a parameter or a global container
+        (a while loop's test statements too)."""
         placed = defaultdict(list)
-        for where, stmt, name in dict.fromkeys(self.checks):
+        for where, stmt, name in dict.fromkeys((w, s, n if isinstance(n, str) else id(n)) for w, s, n in self.checks):
             placed[where, id(stmt)].append(name)
-        for block in statement_lists(self.tree):
+        nodes = {id(n): n for _, _, n in self.checks if not isinstance(n, str)}
+        done = set()
+        for block in self._blocks():
             for i in range(len(block) - 1, -1, -1):
                 stmt = block[i]
-                after = [self._check(name) for name in placed.get(("after", id(stmt)), ())]
+                after = [self._check(nodes.get(name, name)) for name in placed.get(("after", id(stmt)), ())]
                 if isinstance(stmt, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith):
                     stmt.body[:0] = after
                 else:
                     block[i + 1:i + 1] = after
-                block[i:i] = [self._check(name) for name in placed.get(("before", id(stmt)), ())]
-        entry = sorted(placed.get(("entry", id(None)), ()), key=self.params.index)
-        self.tree.body[:0] = [self._check(name, entry=True) for name in entry]
+                block[i:i] = [self._check(nodes.get(name, name)) for name in placed.get(("before", id(stmt)), ())]
+                done |= {("after", id(stmt)), ("before", id(stmt))}
+        missed = [key for key in placed if key not in done]
+        if missed:  # (a check s2s could not place is a value it cannot vouch for)
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this: it cannot place the check that a "
+                                "value computed with is no object doing arithmetic of its own", self.tree,
+                                hint="compute with the value in a statement of its own")
 
-    def _check(self, name, entry=False):
-        """`s2s.numbers_or_arrays(name, 'name')`, at the line of the operand it is checked for (the error it raises
-        is told at that line of yours: the generated code's lines map to yours); `entry`: of a parameter where the
-        function starts (annotated: specialize drops it by what the parameter is given)."""
+    def _check(self, value):
+        """`s2s.numbers_or_arrays(value, 'value')`, at the line of the operand it is checked for (the error it
+        raises is told at that line of yours: the generated code's lines map to yours); a parameter's annotated
+        (specialize drops it by what the parameter is given, where it is never bound again)."""
+        name = value if isinstance(value, str) else None
+        shown = self._shown(name) if name is not None else ast.unparse(value)
         call = ast.Call(func=helper_attr("s2s", "numbers_or_arrays", ctx().runtime.numbers_or_arrays),
-                        args=[load(name), ast.Constant(self._shown(name))], keywords=[])
-        if entry:
+                        args=[load(name) if name is not None else copy.deepcopy(value), ast.Constant(shown)],
+                        keywords=[])
+        if name in self.params:
             annotations.put(call, annotations.ENTRY_CHECK)
-        return fix_locations(ast.copy_location(ast.Expr(call), self.origin[name][0]))
+        origin = self.origin.get(name, (value, None))[0] if name is not None else value
+        return fix_locations(ast.copy_location(ast.Expr(call), origin))
 
 
 _HINT = ("call the method the operator runs as a function of yours (`obj.__mul__(x)` as `def apply(x): return x ** 3`), "
@@ -353,6 +393,8 @@ def _arithmetic_in(obj, limit=10_000):
     while todo and limit > 0:
         v = todo.pop()
         limit -= 1
+        if isinstance(v, type) and defines_arithmetic(type(v)):
+            return v
         if isinstance(v, _PLAIN_VALUES) or id(v) in seen or type(v) is np.ndarray and not v.dtype.hasobject:
             continue
         if defines_arithmetic(type(v)):
@@ -383,6 +425,13 @@ def _own_nodes(stmt):
 def _builtin(func) -> str | None:
     """The name of the builtin `func` is, else None."""
     return getattr(func, "__name__", None) if getattr(func, "__module__", None) == "builtins" else None
+
+
+def _base(target):
+    """The name whose value a store into `target` (`L[0][1] = v`, `o.a = v`) changes, else None."""
+    while isinstance(target, ast.Subscript | ast.Attribute):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
 
 
 def _names(target) -> list:

@@ -2278,9 +2278,16 @@ class Shapes:
         ("local", its name) for a local array bound once that `s2s.float_items` lists (its axes known later)."""
         if self._float_list_depths is None:
             self._float_list_depths = {}
+            # (a list a method is called on, or an item stored into, may hold more than the array's floats:
+            # `L = zs.tolist(); L.append(obj)`, review 252)
+            changed = {n.func.value.id for n in walk(self._fdef) if isinstance(n, ast.Call)
+                       and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name)} | {
+                t.value.id for n in walk(self._fdef) if isinstance(n, ast.Assign | ast.AugAssign)
+                for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)}
             for name, values in self._assigned_values.items():
                 v = values[0] if len(values) == 1 and self._bindings.get(name) == 1 else None
-                if not isinstance(v, ast.Call) or v.keywords:
+                if not isinstance(v, ast.Call) or v.keywords or name in changed:
                     continue
                 if isinstance(v.func, ast.Attribute) and v.func.attr == "tolist" and not v.args \
                         and isinstance(v.func.value, ast.Name):

@@ -319,7 +319,6 @@ def drop_plain_operand_checks(fdef: ast.FunctionDef, shapes: Shapes, numbers) ->
     number, one of known shape certainly real (`Shapes.real`). Returns whether anything changed."""
     from . import annotations
     check = getattr(ctx().runtime, "numbers_or_arrays", None)
-    held = []  # the names certainly holding numbers, found at the first check met
 
     def passes(stmt):
         call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
@@ -336,11 +335,32 @@ def drop_plain_operand_checks(fdef: ast.FunctionDef, shapes: Shapes, numbers) ->
             return True  # (the code is made for numbers, arrays, lists of them, None or a NumPy Generator there)
         if name.id in shapes._param_names:
             return False  # (a parameter's facts leave out what it was given where that was no number or array)
-        if not held:
-            held.append(shapes.number_names(numbers))
-        return name.id in held[0] or isinstance(fact, tuple) and shapes.real(name) or _read_from_numbers(shapes, name.id)
+        # (not `Shapes.number_names`: a list of `zs.tolist()` appended to holds more than its floats, review 252)
+        return isinstance(fact, tuple) and shapes.real(name) or _read_from_numbers(shapes, name.id)
 
-    return _drop_statements(fdef, passes)
+    changed = _drop_statements(fdef, passes)
+    for block in statement_lists(fdef):  # (a check right after the read it checks: that read's value alone)
+        kept = [s for i, s in enumerate(block) if not (i and _checks_a_read_of_numbers(s, block[i - 1], check, shapes))]
+        if len(kept) != len(block):
+            block[:] = kept
+            changed = True
+    return changed
+
+
+def _checks_a_read_of_numbers(stmt, before, check, shapes: Shapes) -> bool:
+    """Whether `stmt` is `s2s.numbers_or_arrays(t, ...)` right after `t = x[...]` (or `t = x.method(...)`) of an
+    array `x` certainly of real floats or ints."""
+    call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+    if call is None or check is None or shapes.callee(call) is not check or not call.args \
+            or not isinstance(call.args[0], ast.Name) or not isinstance(before, ast.Assign) \
+            or len(before.targets) != 1 or not isinstance(before.targets[0], ast.Name) \
+            or before.targets[0].id != call.args[0].id:
+        return False
+    value = before.value
+    base = value.value if isinstance(value, ast.Subscript) else value.func.value if isinstance(
+        value, ast.Call) and isinstance(value.func, ast.Attribute) else None
+    return isinstance(base, ast.Name) and base.id != call.args[0].id and isinstance(shapes.of(base), tuple) and (
+        shapes.real(base) or base.id in shapes._int_arrays)
 
 
 def _read_from_numbers(shapes: Shapes, name: str) -> bool:

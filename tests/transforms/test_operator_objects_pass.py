@@ -44,7 +44,7 @@ def _checks(func):
             if isinstance(s, ast.Expr) and "numbers_or_arrays" in ast.unparse(s)], tree
 
 
-def test_parameters_computed_with_are_checked_first_in_their_order():
+def test_parameters_computed_with_are_checked_before_the_statement_reading_them():
     checks, _ = _checks(product)
     # (`n` is only counted: len gives a number, whatever n is)
     assert checks == [("s2s.numbers_or_arrays(x, 'x')", 0), ("s2s.numbers_or_arrays(w, 'w')", 1)]
@@ -53,7 +53,7 @@ def test_parameters_computed_with_are_checked_first_in_their_order():
 def test_a_parameter_read_by_its_fields_alone_has_its_fields_checked_where_read():
     """(a dataclass of parameters with `__add__` for its optimizer: no operand itself)"""
     checks, tree = _checks(read_by_fields)
-    assert [text for text, _ in checks] == ["s2s.numbers_or_arrays(x, 'x')", "s2s.numbers_or_arrays(field, 'p.W')",
+    assert [text for text, _ in checks] == ["s2s.numbers_or_arrays(field, 'p.W')", "s2s.numbers_or_arrays(x, 'x')",
                                             "s2s.numbers_or_arrays(field2, 'p.b')"]
     lines = ast.unparse(tree).splitlines()
     assert lines.index("    s2s.numbers_or_arrays(field, 'p.W')") == lines.index("    field = s2s.field(p, 'W')") + 1
@@ -79,7 +79,7 @@ def test_a_constructed_object_is_refused_at_its_line_by_the_call_that_makes_it()
 
 def test_a_list_used_as_a_value_has_what_it_holds_checked():
     checks, _ = _checks(through_a_list)
-    assert checks == [("s2s.numbers_or_arrays(x, 'x')", 0), ("s2s.numbers_or_arrays(c, 'c')", 1)]
+    assert checks == [("s2s.numbers_or_arrays(c, 'c')", 0), ("s2s.numbers_or_arrays(x, 'x')", 3)]
 
 
 def test_the_check_passes_numbers_and_arrays_and_names_what_it_refuses():
