@@ -186,6 +186,7 @@ from s2s.runtime.linalg import (  # noqa: F401
     hermitian_read,
     hermitian_read_adjoint,
     lstsq_tangent,
+    matrix_norm_slope,
     multi_dot_tangent,
     multi_dot_tangent_dot,
     nuclear_checked,
