@@ -434,7 +434,10 @@ def arithmetic_object(value):
 
 def _as_numpy_reads(v) -> list:
     """What NumPy makes an array of where it converts `v`: the array its `__array__` gives, or the items of an
-    object with `__len__` and `__getitem__` (the sequence protocol), else nothing."""
+    object with `__len__` and `__getitem__` (the sequence protocol), else nothing; nothing for an array library's
+    values (a Dask array's `__array__` computes it), which hold numbers."""
+    if (type(v).__module__ or "").split(".")[0] in _NOT_LOOKED_INTO | {"pandas", "xarray", "torch", "jax", "jaxlib"}:
+        return []
     if hasattr(type(v), "__array__"):
         try:
             return [np.asarray(v)]

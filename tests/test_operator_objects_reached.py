@@ -5,6 +5,7 @@ code is made or when it runs (transforms/operator_objects.py, s2s.numbers_or_arr
 transform. An object of such a class that the function only reads fields of (a pytree of parameters with `__add__`
 for its optimizer) is differentiated as before."""
 
+import array
 import collections
 import dataclasses
 import functools
@@ -330,6 +331,42 @@ def type_of_an_argument(x, o):
     c = type(o)
     return np.sum(c * x)
 
+
+# (review 253)
+class TakesUfuncs:
+    """(NumPy hands it `c * x` through `__array_ufunc__`)"""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return [v for v in inputs if v is not self][0] ** 3
+
+
+def made_ufunc_taker(x):
+    c = TakesUfuncs()
+    return np.sum(c * x)
+
+
+class Pipe:
+    def __or__(self, v):
+        return v ** 3
+
+    __ror__ = __or__
+
+
+def piped(x, c):
+    return np.sum(c | x) + np.sum(x)
+
+
+class Rounds:
+    def __init__(self, v):
+        self.v = v
+
+    def __round__(self, n=None):
+        return self.v ** 3
+
+
+def rounded(x):
+    return round(Rounds(x[0])) + np.sum(x)
+
 CASES = [(as_parameter, (CUBE,)), (list_item, ([CUBE],)), (dict_item, ({"op": CUBE},)), (dict_get, ({"op": CUBE},)),
          (tuple_unpacked, ((CUBE, 1.0),)), (attribute, (Holder(CUBE),)),
          (class_attribute, (ClassHeld(),)), (class_attribute_item, (ClassHeld(),)), (loop_variable, ([CUBE],)),
@@ -349,7 +386,9 @@ CASES = [(as_parameter, (CUBE,)), (list_item, ([CUBE],)), (dict_item, ({"op": CU
          (dot_of_objects, (CUBE,)), (as_array, (Bag([CUBE, 1.0, 1.0]),)), (appended_then_whole, (CUBE,)),
          (stored_in_an_object_array, (CUBE,)), (tolist_appended, (np.ones(2), CUBE)), (float_subclass_made, ()),
          (as_parameter, (NumberCube(),)), (as_parameter, (FloatCube(1.0),)), (class_operand, ()),
-         (type_of_an_argument, (Klass(),))]
+         (type_of_an_argument, (Klass(),)),
+         # (review 253)
+         (made_ufunc_taker, ()), (attribute, (Holder(TakesUfuncs()),)), (piped, (Pipe(),)), (rounded, ())]
 REFUSED = (s2s.UnsupportedSyntaxError, s2s.NoDerivativeRuleError)
 TRANSFORMS = {
     "grad": lambda f, rest: s2s.grad(f)(X, *rest),
@@ -422,7 +461,8 @@ def test_a_class_given_operator_methods_after_it_was_seen_is_refused():
 
 # (refused first for another reason: the Hessian's evaluations would each construct their own object)
 OTHER_REFUSAL = {("method_result", "hessian"): "constructs a Cube", ("calls_a_kept_helper", "hessian"): "constructs a Cube",
-                 ("float_subclass_made", "hessian"): "constructs a FloatCube"}
+                 ("float_subclass_made", "hessian"): "constructs a FloatCube",
+                 ("made_ufunc_taker", "hessian"): "constructs a TakesUfuncs", ("rounded", "hessian"): "constructs a Rounds"}
 
 
 @pytest.mark.parametrize("transform", sorted(TRANSFORMS))
@@ -545,7 +585,8 @@ def user_list(x, b):
 @pytest.mark.parametrize("f, rest", [(params_listed, ([P, P],)), (params_global, ()), (params_held, (Model(),)),
                                      (params_listed_here, (P,)), (params_replaced, (P,)),
                                      (unused_object_beside, (Config(),)), (params_or_array, (P,)),
-                                     (params_or_array, (P.W,)), (user_list, (collections.UserList([1.0, 2.0]),))],
+                                     (params_or_array, (P.W,)), (user_list, (collections.UserList([1.0, 2.0]),)),
+                                     (user_list, (array.array("d", [1.0, 2.0]),))],
                          ids=lambda v: getattr(v, "__name__", ""))
 def test_objects_with_operator_methods_that_are_no_operands_are_differentiated(f, rest):
     """(review 250: each was refused by the first version of the check, which refused such an object wherever an

@@ -44,8 +44,10 @@ from .names import load
 from .walk import fix_locations, statement_lists, walk
 
 _DUNDERS = tuple(f"__{p}{name}__" for name in (
-    "add", "sub", "mul", "truediv", "floordiv", "mod", "divmod", "pow", "matmul") for p in ("", "r", "i")) + (
-    "__neg__", "__pos__", "__abs__")
+    "add", "sub", "mul", "truediv", "floordiv", "mod", "divmod", "pow", "matmul", "and", "or", "xor", "lshift",
+    "rshift") for p in ("", "r", "i")) + (
+    "__neg__", "__pos__", "__abs__", "__invert__", "__round__", "__floor__", "__ceil__", "__trunc__",
+    "__array_ufunc__", "__array_function__")  # (NumPy's functions hand an object with these its own operations)
 # (numbers, NumPy's arrays and scalars, and Python's sequences, whose `+` and `*` s2s knows)
 _KNOWN_EXACT = frozenset((int, float, complex, bool, np.ndarray, str, bytes, list, tuple, dict, set, frozenset, range,
                           type(None)))
@@ -99,7 +101,22 @@ def _users_method(value, klass, user_code) -> bool:
     methods = [v for v in vars(klass).values() if isinstance(v, types.FunctionType)]
     if methods:
         return any(user_code(m) for m in methods)
-    return (klass.__module__ or "").split(".")[0] not in _LIBRARIES
+    return _user_module(klass.__module__ or "")
+
+
+def _user_module(name: str) -> bool:
+    """Whether the module `name` is the user's, for a class with no Python function to tell by: `__main__`, or one
+    whose file is outside the installed packages and Python's own library (a module of C, `array`, is Python's)."""
+    import sys
+    import sysconfig
+    if name.split(".")[0] in _LIBRARIES:
+        return False
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return name == "__main__"
+    library = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return not any(path.startswith(p) for p in library) and "site-packages" not in path
 
 
 def _user_code(func) -> bool:
