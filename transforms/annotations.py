@@ -45,6 +45,9 @@ one of these accessors (the attribute names are private to this module). Every s
     locals (inline): names of code you wrote, as the function's own are (aliasing reads it).
 `written_as` (a statement): the text you wrote for a statement a pass rewrote (`np.add.at(a, i, b)`, written
     `a[...] = s2s.added_at(a, i, b)` by ufunc_at): the messages that quote the statement quote it so (desugar).
+`entry_check` (Call): `s2s.numbers_or_arrays(p, 'p')` checking a parameter's value where the function starts (a
+    value it is bound to later is checked where it is bound): specialize drops it by what the parameter is given
+    (operator_objects).
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ EXTREME_OF = "s2s_extreme_of"
 FRESH_LOCALS = "s2s_fresh_locals"
 USER_NAMES = "s2s_user_names"  # {name: the name you wrote}: the locals and parameters of helpers expanded in place
 WRITTEN_AS = "s2s_written_as"
-ENTRY_CHECK = "s2s_entry_check"  # `s2s.numbers_or_arrays(p, 'p')` of a parameter where the function starts
+ENTRY_CHECK = "s2s_entry_check"  # `s2s.numbers_or_arrays(p, 'p')` of a parameter: its value where the function starts
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, IN_PLACE, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
        CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, EXPANDED_RESULTS, PLACEHOLDER,

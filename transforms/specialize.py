@@ -212,7 +212,7 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     if fold_known_tests(fdef, shapes):
         shapes = ctx.shapes(fdef)
     if fold_known_ints(fdef, shapes) | drop_known_counts(fdef, shapes) | drop_number_guards(fdef, shapes, ctx.numbers) \
-            | drop_inplace_checks(fdef, shapes, ctx.numbers) | drop_plain_operand_checks(fdef, shapes, ctx.numbers):
+            | drop_inplace_checks(fdef, shapes, ctx.numbers) | drop_plain_operand_checks(fdef, shapes):
         shapes = ctx.shapes(fdef)
     for _ in range(8):  # a rewritten adjoint has a known shape now: the rewrites it feeds may apply
         split = split_item_adjoints(fdef, shapes)
@@ -312,11 +312,13 @@ def drop_number_guards(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
     return bool(dropped)
 
 
-def drop_plain_operand_checks(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
+def drop_plain_operand_checks(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     """`s2s.numbers_or_arrays(v, 'v')` (the check that `v` is no object doing arithmetic of its own,
-    transforms/operator_objects.py) dropped where `v` certainly holds numbers: a parameter whose shape is known
-    (the code is made for a number, an array of numbers or a list of them there), a name certainly holding a
-    number, one of known shape certainly real (`Shapes.real`). Returns whether anything changed."""
+    transforms/operator_objects.py) dropped where `v` certainly holds numbers: a parameter's (its value where the
+    function starts: a value it is bound to later is checked where it is bound) whose shape is known (the code is
+    made for a number, an array of numbers or a list of them there), a name of known shape certainly real
+    (`Shapes.real`), the reads of real or int arrays (`_read_from_numbers`, `_checks_a_read_of_numbers`). Returns
+    whether anything changed."""
     from . import annotations
     check = getattr(ctx().runtime, "numbers_or_arrays", None)
 
