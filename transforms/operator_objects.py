@@ -76,26 +76,16 @@ _PLAIN_VALUES = (int, float, bool, complex, str, bytes, type(None), np.generic, 
 def defines_arithmetic(cls, user_code=None) -> bool:
     """Whether objects of `cls` do arithmetic of their own: a class (not a number, array or Python sequence) with
     an operator method of the user's code (`user_code(function)`, the run's context's by default; a library's
-    classes, SciPy's sparse matrices, have rules or are refused by s2s/argcheck.py), or a method named like one of
-    NumPy's one-argument ufuncs, which NumPy calls on such an object (`np.sqrt(r)` runs `r.sqrt()`). A method
-    behind a decorator (`functools.lru_cache`, `partialmethod`, one of `functools.wraps`) is read through it."""
+    classes, SciPy's sparse matrices, have rules or are refused by s2s/argcheck.py). A method behind a decorator
+    (`functools.lru_cache`, `partialmethod`, one of `functools.wraps`) is read through it."""
     if not isinstance(cls, type) or cls in _KNOWN_EXACT or (cls.__module__ or "").split(".")[0] in _LIBRARIES:
         return False  # (a subclass of yours of float, list or np.ndarray that defines `__mul__` does its own)
     user_code = user_code or _user_code
     for klass in cls.__mro__[:-1]:
         own = vars(klass)
-        if any(own.get(d) is not None and _users_method(own[d], klass, user_code)
-               for d in (*_DUNDERS, *(name for name in own if name in _UFUNC_METHODS))):
+        if any(own.get(d) is not None and _users_method(own[d], klass, user_code) for d in _DUNDERS):
             return True
     return False
-
-
-# the names of NumPy's one-argument ufuncs, whose loop over objects calls each object's method of that name (not the
-# tests and bit operations: their results carry no derivative)
-_UFUNC_METHODS = frozenset(name for name, value in vars(np).items()
-                           if isinstance(value, np.ufunc) and value.nin == 1 and not name.startswith(("_", "is"))
-                           and name not in ("signbit", "logical_not", "bitwise_count", "bitwise_not", "bitwise_invert",
-                                            "invert", "spacing"))
 
 
 def _users_method(value, klass, user_code) -> bool:
