@@ -383,6 +383,7 @@ def does_arithmetic(v) -> bool:
 
         >>> class Cube:
         ...     def __mul__(self, v): return v ** 3
+        >>> Cube.__module__ = "__main__"  # (a class of yours: this one is made inside s2s's own module)
         >>> does_arithmetic(Cube()), does_arithmetic(np.ones(2)), does_arithmetic([1.0])
         (True, False, False)
     """
@@ -402,53 +403,17 @@ def does_arithmetic(v) -> bool:
 
 
 def arithmetic_object(value):
-    """The first object doing arithmetic of its own (`does_arithmetic`) that `value` is, or that its lists, tuples
-    and other sequences, dicts and arrays of objects hold (NumPy makes arrays of them, whose operations call the
-    objects' methods: `np.asarray(objs) * x`), else None. Every value is looked at once, as NumPy would.
+    """The first object doing arithmetic of its own (`does_arithmetic`) that `value` is or holds as NumPy reads it
+    (transforms/operator_objects.py `arithmetic_object`), else None.
 
         >>> class Cube:
         ...     def __rmul__(self, v): return v ** 3
+        >>> Cube.__module__ = "__main__"
         >>> type(arithmetic_object([1.0, (2.0, Cube())])).__name__, arithmetic_object(np.ones(2))
         ('Cube', None)
     """
-    import collections.abc
-    todo, seen = [value], set()
-    while todo:
-        v = todo.pop()
-        kind = type(v)
-        if kind in _PLAIN or kind is np.ndarray and not v.dtype.hasobject or id(v) in seen:
-            continue
-        if does_arithmetic(v):
-            return v
-        seen.add(id(v))
-        if kind is np.ndarray:
-            todo.extend(v.ravel().tolist())
-        elif isinstance(v, dict):
-            todo.extend(v.values())
-        elif isinstance(v, list | tuple | collections.abc.Sequence) and not isinstance(v, str | bytes | range):
-            todo.extend(v)
-        else:
-            todo.extend(_as_numpy_reads(v))
-    return None
-
-
-def _as_numpy_reads(v) -> list:
-    """What NumPy makes an array of where it converts `v`: the array its `__array__` gives, or the items of an
-    object with `__len__` and `__getitem__` (the sequence protocol), else nothing; nothing for an array library's
-    values (a Dask array's `__array__` computes it), which hold numbers."""
-    if (type(v).__module__ or "").split(".")[0] in _NOT_LOOKED_INTO | {"pandas", "xarray", "torch", "jax", "jaxlib"}:
-        return []
-    if hasattr(type(v), "__array__"):
-        try:
-            return [np.asarray(v)]
-        except Exception:  # (NumPy would raise there too)
-            return []
-    if hasattr(type(v), "__len__") and hasattr(type(v), "__getitem__") and not isinstance(v, str | bytes):
-        try:
-            return [v[i] for i in range(len(v))]
-        except Exception:
-            return []
-    return []
+    from s2s.transforms.operator_objects import arithmetic_object as walk_for
+    return walk_for(value, does_arithmetic)
 
 
 def redefining(v) -> str | None:

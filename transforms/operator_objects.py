@@ -54,7 +54,8 @@ _KNOWN_EXACT = frozenset((int, float, complex, bool, np.ndarray, str, bytes, lis
 # the packages whose classes' operator methods are not the user's (their values have rules, or are refused by
 # s2s/argcheck.py), for a class whose operator methods are no Python functions s2s can place
 _LIBRARIES = frozenset(("builtins", "numpy", "scipy", "collections", "functools", "operator", "decimal", "fractions",
-                        "datetime", "pandas", "sympy", "jax", "torch", "dask", "cupy", "s2s"))
+                        "datetime", "pandas", "xarray", "sympy", "jax", "jaxlib", "torch", "dask", "cupy", "cupyx",
+                        "s2s"))
 # s2s's own helpers that read what their first argument holds (`s2s.field(m, 'op')`, `s2s.as_sequence(objs)`), and
 # those that give their first argument back, or a copy of it (`s2s.receiver(model, Layer, '__call__')`)
 _READERS = frozenset(("field", "as_sequence", "zip_row", "item", "index_item", "mapping_values", "mapping_items",
@@ -69,6 +70,7 @@ _STRUCTURAL = frozenset(("len", "isinstance", "hasattr", "getattr", "id", "range
                          "set", "frozenset", "issubclass", "hash", "format", "next"))
 _HOLDING = frozenset(("getattr", "enumerate", "zip", "iter", "sorted", "reversed", "list", "tuple", "dict", "set",
                       "frozenset", "next"))
+_HOLD_NOTHING = _KNOWN_EXACT - {list, tuple, dict, np.ndarray}  # (numbers, strings, sets: no object NumPy reads)
 _PLAIN_VALUES = (int, float, bool, complex, str, bytes, type(None), np.generic, types.FunctionType,
                  types.BuiltinFunctionType, types.ModuleType, type, np.ufunc)
 
@@ -295,13 +297,13 @@ class _Flow:
     def _global(self, node, text, obj, site, stmt):
         """A global or closure value (or a global's attribute, `node`): refused now where it is or holds an object
         doing arithmetic of its own; a container or object checked again before `stmt` runs (it may change)."""
-        if isinstance(obj, type) and defines_arithmetic(type(obj)):  # (a class whose metaclass does arithmetic)
-            self._refuse(site, text, type(obj))
-        if obj is ctx().missing or isinstance(obj, _PLAIN_VALUES) or type(obj) is np.ndarray and not obj.dtype.hasobject:
+        if obj is ctx().missing:
             return
-        found = _arithmetic_in(obj)
-        if found is not None:
+        found = arithmetic_object(obj, lambda v: defines_arithmetic(type(v)), limit=10_000)
+        if found is not None:  # (a class whose metaclass does arithmetic too)
             self._refuse(site, text, type(found))
+        if isinstance(obj, _PLAIN_VALUES) or type(obj) is np.ndarray and not obj.dtype.hasobject:
+            return
         if stmt is not None:
             self.checks.append(("before", stmt, text if node is None else node))
 
@@ -311,10 +313,7 @@ class _Flow:
                             "differentiated as a number", node, hint="bind it to a name first")
 
     def _refuse(self, site, name, cls):
-        raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this: `{name}` is or holds an object of "
-                            f"your class {cls.__name__}, which does arithmetic of its own (its operator methods), and "
-                            "s2s differentiates arithmetic of numbers and arrays only: its derivative would be the "
-                            "product's or the sum's", site, hint=_HINT)
+        raise self.pf.error(ctx().unsupported, refusal(name, "is or holds", cls), site, hint=HINT)
 
     # -- names and callees ------------------------------------------------------------------------------------
     def _callee(self, func):
@@ -399,31 +398,69 @@ class _Flow:
         return fix_locations(ast.copy_location(ast.Expr(call), origin))
 
 
-_HINT = ("call the method the operator runs as a function of yours (`obj.__mul__(x)` as `def apply(x): return x ** 3`), "
-         "or compute with NumPy directly")
+HINT = ("call the method the operator runs as a function of yours (`obj.__mul__(x)` as `def apply(x): return x ** 3`), "
+        "or compute with NumPy directly")
 
 
-def _arithmetic_in(obj, limit=10_000):
-    """The first object doing arithmetic of its own that `obj` is or that its lists, tuples, dicts and arrays of
-    objects hold (looked at now: at most `limit` values), else None."""
-    todo, seen = [obj], set()
-    while todo and limit > 0:
+def refusal(name: str, verb: str, cls: type) -> str:
+    """The message refusing `name`, which `verb` ("is", "holds") an object of `cls` doing arithmetic of its own (this
+    pass's, and s2s.numbers_or_arrays's when the code runs)."""
+    return (f"s2s cannot differentiate this: `{name}` {verb} an object of your class {cls.__name__}, which does "
+            "arithmetic of its own (its operator methods), and s2s differentiates arithmetic of numbers and arrays "
+            "only: its derivative would be the product's or the sum's")
+
+
+def arithmetic_object(value, does_arithmetic, limit=None):
+    """The first object `does_arithmetic` says does arithmetic of its own that `value` is, or that its lists, tuples
+    and other sequences, dicts and arrays of objects hold (NumPy makes arrays of them, whose operations call the
+    objects' methods: `np.asarray(objs) * x`), else None. Each value is looked at once, as NumPy would; at most
+    `limit` of them where one is given (the rest left to the check when the code runs). A class is asked about as
+    the object it is (its metaclass may do arithmetic).
+
+        >>> class Cube:
+        ...     def __rmul__(self, v): return v ** 3
+        >>> same = lambda v: defines_arithmetic(type(v), lambda f: True)
+        >>> type(arithmetic_object([1.0, (2.0, Cube())], same)).__name__, arithmetic_object(np.ones(2), same)
+        ('Cube', None)
+    """
+    import collections.abc
+    todo, seen = [value], set()
+    while todo and (limit is None or len(seen) < limit):
         v = todo.pop()
-        limit -= 1
-        if isinstance(v, type) and defines_arithmetic(type(v)):
-            return v
-        if isinstance(v, _PLAIN_VALUES) or id(v) in seen or type(v) is np.ndarray and not v.dtype.hasobject:
+        kind = type(v)
+        if kind in _HOLD_NOTHING or kind is np.ndarray and not v.dtype.hasobject or id(v) in seen:
             continue
-        if defines_arithmetic(type(v)):
+        if does_arithmetic(v):
             return v
         seen.add(id(v))
-        if type(v) is np.ndarray:
+        if kind is np.ndarray:
             todo.extend(v.ravel().tolist())
-        elif isinstance(v, list | tuple):
-            todo.extend(v)
         elif isinstance(v, dict):
             todo.extend(v.values())
+        elif isinstance(v, list | tuple | collections.abc.Sequence) and not isinstance(v, str | bytes | range):
+            todo.extend(v)
+        else:
+            todo.extend(_as_numpy_reads(v))
     return None
+
+
+def _as_numpy_reads(v) -> list:
+    """What NumPy makes an array of where it converts `v`: the array its `__array__` gives, or the items of an
+    object with `__len__` and `__getitem__` (the sequence protocol), else nothing; nothing for a library's values
+    (a Dask array's `__array__` computes it), which hold numbers."""
+    if (type(v).__module__ or "").split(".")[0] in _LIBRARIES:
+        return []
+    if hasattr(type(v), "__array__"):
+        try:
+            return [np.asarray(v)]
+        except Exception:  # (NumPy would raise there too)
+            return []
+    if hasattr(type(v), "__len__") and hasattr(type(v), "__getitem__") and not isinstance(v, str | bytes):
+        try:
+            return [v[i] for i in range(len(v))]
+        except Exception:
+            return []
+    return []
 
 
 def _own_nodes(stmt):

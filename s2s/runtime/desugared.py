@@ -244,12 +244,8 @@ def numbers_or_arrays(value, name):
     found = argcheck.arithmetic_object(value)
     if found is not None:
         from s2s.errors import UnsupportedSyntaxError
-        raise UnsupportedSyntaxError(
-            f"s2s cannot differentiate this: `{name}` {'is' if found is value else 'holds'} an object of your class "
-            f"{type(found).__name__}, which does arithmetic of its own (its operator methods), and s2s "
-            "differentiates arithmetic of numbers and arrays only: its derivative would be the product's or the "
-            "sum's", hint="call the method the operator runs as a function of yours (`obj.__mul__(x)` as "
-                          "`def apply(x): return x ** 3`), or compute with NumPy directly")
+        from s2s.transforms.operator_objects import HINT, refusal
+        raise UnsupportedSyntaxError(refusal(name, "is" if found is value else "holds", type(found)), hint=HINT)
 
 
 def star_count(items, count, func_name):
