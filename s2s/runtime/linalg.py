@@ -728,8 +728,8 @@ def matrix_norm_slope(x, ord, axis):
     """The derivative of np.linalg.norm(x, ord, axis) of matrices (`axis` None or two axes) for the orders 2 and -2
     (the largest or smallest singular value: u v^T of its singular vectors, refused where it is tied with another or
     is 0, where the norm has a kink), 1 and -1 (the largest or smallest sum of a column's magnitudes: the signs of
-    that column, split evenly between tied columns), inf and -inf (the same of rows), 'nuc' (the sum of the
-    singular values: u @ vh, refused where x is rank-deficient); None for other orders.
+    that column, split evenly between tied columns), inf and -inf (the same of rows); None for other orders (the
+    nuclear norm's is `grad_nuclear`).
 
         >>> matrix_norm_slope(np.array([[3.0, 0.0], [0.0, 1.0]]), 2, None)
         array([[1., 0.],
@@ -746,17 +746,12 @@ def matrix_norm_slope(x, ord, axis):
             _refuse(f"np.linalg.norm(x, {ord}) has no derivative where that singular value of x is 0 or tied with "
                     "another", "use the Frobenius norm, or the nuclear norm ('nuc') of a full-rank matrix")
         slope = u[..., :, k, None] * vt[..., None, k, :]
-    elif isinstance(ord, str) and ord == "nuc":  # (the sum of the singular values: u @ vh, refused at rank < full)
-        u, s, vt = _linalg.svd(xm, full_matrices=False)
-        _refuse_rank_deficient(s)
-        slope = u @ vt
     elif ord in (1, -1, np.inf, -np.inf):
-        along = -2 if ord in (1, -1) else -1  # (1: sums of columns, over the rows; inf: of rows)
+        along, across = (-2, -1) if ord in (1, -1) else (-1, -2)  # (1: sums of columns, over the rows; inf: of rows)
         sums = np.sum(np.abs(xm), axis=along, keepdims=True)
-        extreme = np.max(sums, axis=-1 if along == -2 else -2, keepdims=True) if ord > 0 else \
-            np.min(sums, axis=-1 if along == -2 else -2, keepdims=True)
+        extreme = (np.max if ord > 0 else np.min)(sums, axis=across, keepdims=True)
         hit = sums == extreme
-        slope = np.sign(xm) * (hit / np.sum(hit, axis=-1 if along == -2 else -2, keepdims=True))
+        slope = np.sign(xm) * (hit / np.sum(hit, axis=across, keepdims=True))
     else:
         return None
     return np.moveaxis(slope, (-2, -1), axes)

@@ -233,7 +233,7 @@ def grad_norm(g, ans, x, ord, axis, keepdims):
         # (the whole array's 2-norm: the same arithmetic as below, without two broadcasts and a where: 0.8 us
         # against 9.7; expand_reduced keeps a number a number, so the dtypes are those of g * x too)
         return g * x / (ans if ans != 0 else 1)
-    matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple | list) and len(axis) == 2)
+    matrix = _matrix_norm(x, axis)
     if ord in (None, "fro", "f") or (ord == 2 and not matrix):  # ('f': NumPy's other name of the Frobenius norm)
         if axis is not None and type(x) is np.ndarray and type(ans) is np.ndarray \
                 and (type(g) is np.ndarray or type(g) in _NUMPY_FLOATS + (float,)):
@@ -248,6 +248,9 @@ def grad_norm(g, ans, x, ord, axis, keepdims):
         hit = mag == expand_reduced(ans, x, axis, keepdims)
         count = np.sum(hit, axis=axis, keepdims=True)
         return expand_reduced(g, x, axis, keepdims) * np.sign(x) * hit / count
+    if matrix and isinstance(ord, str) and ord == "nuc":  # (held in a variable: the literal has its own rule)
+        from s2s.runtime.linalg import grad_nuclear
+        return grad_nuclear(g, x, axis, keepdims)
     if matrix:
         from s2s.runtime.linalg import matrix_norm_slope
         slope = matrix_norm_slope(x, ord, axis)
@@ -264,6 +267,11 @@ def grad_norm(g, ans, x, ord, axis, keepdims):
              "write the norm out (np.sum(np.abs(x) ** p) ** (1 / p))")
 
 
+def _matrix_norm(x, axis) -> bool:
+    """Whether np.linalg.norm(x, ord, axis) is a matrix norm (of x's one matrix, or over two axes)."""
+    return (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple | list) and len(axis) == 2)
+
+
 def euclidean_norm(ord, x, axis) -> bool:
     """Whether np.linalg.norm(x, ord, axis) is a Euclidean norm (the vector 2-norm, the Frobenius norm), whose
     adjoint `grad_norm` is g x / ans, or else one that is linear where it has a derivative (vector 1- and inf-norms,
@@ -274,7 +282,7 @@ def euclidean_norm(ord, x, axis) -> bool:
         >>> euclidean_norm(None, np.ones((2, 2)), None), euclidean_norm(1, np.ones(3), None)
         (True, False)
     """
-    matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple | list) and len(axis) == 2)
+    matrix = _matrix_norm(x, axis)
     if isinstance(ord, str):
         euclidean, linear = ord in ("fro", "f"), False
     else:
