@@ -402,18 +402,26 @@ def does_arithmetic(v) -> bool:
     return known[1]
 
 
-def arithmetic_object(value):
-    """The first object doing arithmetic of its own (`does_arithmetic`) that `value` is or holds as NumPy reads it
+def arithmetic_object(value, methods=()):
+    """The first object doing arithmetic of its own (`does_arithmetic`), or with a method of `methods` that NumPy
+    calls by name (`np.sqrt(r)` runs `r.sqrt()`), that `value` is or holds as NumPy reads it
     (transforms/operator_objects.py `arithmetic_object`), else None.
 
         >>> class Cube:
         ...     def __rmul__(self, v): return v ** 3
-        >>> Cube.__module__ = "__main__"
+        >>> class Root:
+        ...     def sqrt(self): return Cube()
+        >>> Cube.__module__ = Root.__module__ = "__main__"
         >>> type(arithmetic_object([1.0, (2.0, Cube())])).__name__, arithmetic_object(np.ones(2))
         ('Cube', None)
+        >>> arithmetic_object(Root()), type(arithmetic_object(Root(), ("sqrt",))).__name__
+        (None, 'Root')
     """
     from s2s.transforms.operator_objects import arithmetic_object as walk_for
-    return walk_for(value, does_arithmetic)
+    from s2s.transforms.operator_objects import method_called
+    if not methods:
+        return walk_for(value, does_arithmetic)
+    return walk_for(value, lambda v: does_arithmetic(v) or method_called(v, methods) is not None)
 
 
 def redefining(v) -> str | None:

@@ -30,6 +30,19 @@ class Cube:
     __radd__ = __add__
 
 
+class Root:
+    """(no operator method: NumPy's functions of it call its methods by name)"""
+
+    def sqrt(self):
+        return Cube()
+
+    def exp(self):
+        return Cube()
+
+    def log1p(self):
+        return Cube()
+
+
 class Box:
     def __init__(self, value):
         self.value = value
@@ -78,10 +91,16 @@ USES = {
     "dot method": "np.sum(x.dot([{e}, 1.0, 1.0]))",
 }
 
+CALLED_BY_NAME = {  # (NumPy's functions whose loop over objects calls the object's method of that name)
+    "sqrt": "np.sum(np.sqrt({e}) * x)",
+    "exp": "np.sum(x * np.exp({e}))",
+    "log1p": "np.sum(np.log1p({e}) + x)",
+}
 
-def program(seed):
-    """(source of a module whose `f(x, ...)` computes with the value, the call's extra arguments' text, what the
-    chain is)."""
+
+def program(seed, uses=USES):
+    """(source of a module whose `f(x, ...)` computes with the value as one of `uses` does, the call's extra
+    arguments' text, what the chain is)."""
     rng = random.Random(seed)
     entry = rng.choice(sorted(ENTRIES))
     params, args, expr = ENTRIES[entry]
@@ -90,8 +109,8 @@ def program(seed):
     for n, step in enumerate(chain):
         lines, expr = STEPS[step](expr, n)
         body += lines
-    use = rng.choice(sorted(USES))
-    body.append("return " + USES[use].format(e=expr))
+    use = rng.choice(sorted(uses))
+    body.append("return " + uses[use].format(e=expr))
     signature = "x" + (", " + params if params else "")
     text = f"def f({signature}):\n" + textwrap.indent("\n".join(body), "    ") + "\n"
     return text, args, f"{entry} -> {' -> '.join(chain)} -> {use}"
@@ -142,3 +161,19 @@ def test_a_number_through_the_same_chain_is_differentiated(seed, tmp_path):
     want = fd_grad(f, (X,))
     np.testing.assert_allclose(s2s.grad(f)(X), want, rtol=1e-6, atol=1e-8, err_msg=what)
     np.testing.assert_allclose(s2s.jvp(f, (X,), (np.ones(3),))[1], want.sum(), rtol=1e-6, atol=1e-8, err_msg=what)
+
+
+ROOT_CHAINS = [f"{seed}: {program(seed, CALLED_BY_NAME)[2]}" for seed in SEEDS]
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=ROOT_CHAINS)
+def test_an_object_whose_method_numpy_calls_through_any_chain_is_refused(seed, tmp_path):
+    source, args, what = program(seed, CALLED_BY_NAME)
+    module = _load(tmp_path, f"chain_root_{seed}", source, "Root()")
+    f = _call(module, args)
+    method = what.rsplit(" ", 1)[-1]
+    for transform in TRANSFORMS.values():
+        with pytest.raises((s2s.UnsupportedSyntaxError, s2s.NoDerivativeRuleError), match=f"method `{method}`"):
+            transform(f)
+    number = _call(_load(tmp_path, f"chain_root_number_{seed}", source, "2.5"), args)
+    np.testing.assert_allclose(s2s.grad(number)(X), fd_grad(number, (X,)), rtol=1e-6, atol=1e-8, err_msg=what)

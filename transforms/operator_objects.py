@@ -15,6 +15,10 @@ choice, list displays and the arguments of functions with rules, to where it com
 * a value read from a list, a dict or an object (`c = objs[k]`, `s2s.field(m, 'op')`, a loop's variable), a
   helper's result s2s did not expand, a method's: checked after the statement that binds it.
 
+A value that reaches one of NumPy's functions whose loop over objects calls each object's method by name
+(`np.sqrt(r)` runs `r.sqrt()`, `ufunc_method`) is checked for that method too, and only there: a class with a
+method `log` of its own is no concern where its objects meet no `np.log`.
+
 The checks are dropped where the code is made for numbers and arrays there (transforms/specialize.py
 `drop_plain_operand_checks`). An object of such a class whose fields alone are read (a dataclass of parameters with
 `__add__` for its optimizer, `p.W @ x`) is no operand, and is differentiated.
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import types
 from collections import defaultdict
 
@@ -147,12 +152,13 @@ class _Flow:
         self.stored = defaultdict(list)  # name -> [(value, statement)] stored into what it holds (`L[0] = v`,
         # `L.append(v)`, `o.a = v`): where the container is computed with whole, so are they
         self.origin = {}  # name -> (operand node, statement) its flag came from first (the line an error names)
-        self.checks = []  # (where: "after" or "before", statement, name or a global's attribute chain)
-        self.todo, self.followed = [], set()
+        self.checks = []  # (where: "after" or "before", statement, name or a global's attribute chain, the
+        # methods NumPy calls on it by name where it goes)
+        self.todo, self.followed = [], {}  # (name -> those methods, as far as it has been followed)
 
     def run(self):
-        for node, site, stmt in self._read():
-            self._mark(node, site, stmt)
+        for node, site, stmt, methods in self._read():
+            self._mark(node, site, stmt, methods)
         while self.todo:
             self._follow(self.todo.pop())
         self._write_checks()
@@ -171,12 +177,15 @@ class _Flow:
             for stmt in block:
                 for node in _own_nodes(stmt):
                     if isinstance(node, ast.BinOp):
-                        operands += [(node.left, node, stmt), (node.right, node, stmt)]
+                        operands += [(node.left, node, stmt, _NONE), (node.right, node, stmt, _NONE)]
                     elif isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
-                        operands.append((node.operand, node, stmt))
+                        operands.append((node.operand, node, stmt, _NONE))
                     elif isinstance(node, ast.Call):
-                        if self._computes(self._callee(node.func)):
-                            operands += [(a, node, stmt) for a in (*node.args, *(k.value for k in node.keywords))]
+                        func = self._callee(node.func)
+                        if self._computes(func):
+                            methods = _called_by_name(func)
+                            operands += [(a, node, stmt, methods)
+                                         for a in (*node.args, *(k.value for k in node.keywords))]
                         if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
                             self.stored[node.func.value.id] += [
                                 (a, stmt) for a in (*node.args, *(k.value for k in node.keywords))]
@@ -184,7 +193,7 @@ class _Flow:
                     for target in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]):
                         self._bind(target, stmt.value, stmt)
                 elif isinstance(stmt, ast.AugAssign):
-                    operands += [(stmt.target, stmt, stmt), (stmt.value, stmt, stmt)]
+                    operands += [(stmt.target, stmt, stmt, _NONE), (stmt.value, stmt, stmt, _NONE)]
                     self._bind(stmt.target, None, stmt)  # (`c *= 2` of an object: its own method's result)
                 elif isinstance(stmt, ast.For | ast.AsyncFor):
                     counted = isinstance(stmt.iter, ast.Call) and self._callee(stmt.iter.func) is range
@@ -208,34 +217,36 @@ class _Flow:
                 self.bindings[name].append((None, stmt))
 
     # -- the flow ---------------------------------------------------------------------------------------------
-    def _mark(self, node, site, stmt):
-        """`node`'s value (in `stmt`) flows where an object doing arithmetic would be read as a number."""
+    def _mark(self, node, site, stmt, methods):
+        """`node`'s value (in `stmt`) flows where an object doing arithmetic would be read as a number, and where
+        NumPy calls its `methods` by name."""
         if isinstance(node, ast.Name):
             if node.id in self.params and stmt is not None:  # (where it is read: a branch may read another value)
                 self.origin.setdefault(node.id, (site, stmt))
-                self.checks.append(("before", stmt, node.id))
-            if node.id not in self.followed:
+                self.checks.append(("before", stmt, node.id, methods))
+            known = self.followed.get(node.id)
+            if known is None or not methods <= known:  # (followed again where it goes to more methods)
                 self.origin.setdefault(node.id, (site, stmt))
-                self.followed.add(node.id)
+                self.followed[node.id] = methods | (known or _NONE)
                 self.todo.append(node.id)
         elif isinstance(node, ast.Attribute) and self._global_chain(node):
-            self._global(node, ast.unparse(node), self.pf.resolve_expr(node), site, stmt)
+            self._global(node, ast.unparse(node), self.pf.resolve_expr(node), site, stmt, methods)
         elif isinstance(node, ast.Starred | ast.NamedExpr):
-            self._mark(node.value, site, stmt)
+            self._mark(node.value, site, stmt, methods)
         elif isinstance(node, ast.List | ast.Tuple | ast.Set):
             for item in node.elts:  # (a list used as a value: NumPy makes an array of what it holds)
-                self._mark(item, site, stmt)
+                self._mark(item, site, stmt, methods)
         elif isinstance(node, ast.Dict):
             for item in node.values:
-                self._mark(item, site, stmt)
+                self._mark(item, site, stmt, methods)
         elif isinstance(node, ast.IfExp):
-            self._mark(node.body, site, stmt)
-            self._mark(node.orelse, site, stmt)
+            self._mark(node.body, site, stmt, methods)
+            self._mark(node.orelse, site, stmt, methods)
         elif isinstance(node, ast.BoolOp):
             for item in node.values:
-                self._mark(item, site, stmt)
+                self._mark(item, site, stmt, methods)
         elif isinstance(node, ast.Call):
-            self._call(node, site, stmt, None)
+            self._call(node, site, stmt, None, methods)
         elif isinstance(node, ast.Subscript | ast.Attribute | ast.Lambda | ast.ListComp | ast.DictComp | ast.SetComp
                         | ast.GeneratorExp | ast.Await | ast.Yield | ast.YieldFrom):
             self._cannot_check(node)
@@ -243,77 +254,82 @@ class _Flow:
 
     def _follow(self, name):
         site, stmt = self.origin[name]
+        methods = self.followed[name]
         for value, store in self.stored.get(name, ()):
-            self._mark(value, site, store)
+            self._mark(value, site, store, methods)
         if name in self.bindings:
             for value, binding in self.bindings[name]:
-                self._binding(name, value, binding, site)
+                self._binding(name, value, binding, site, methods)
         elif name not in self.params:
-            self._global(None, name, self.pf.resolve(name), site, stmt)
+            self._global(None, name, self.pf.resolve(name), site, stmt, methods)
 
-    def _binding(self, name, value, stmt, site):
+    def _binding(self, name, value, stmt, site, methods):
         if value is None or isinstance(value, ast.Lambda | ast.ListComp | ast.DictComp | ast.SetComp
                                        | ast.GeneratorExp | ast.Await | ast.Yield | ast.YieldFrom):
-            self.checks.append(("after", stmt, name))
+            self.checks.append(("after", stmt, name, methods))
         elif isinstance(value, ast.Attribute) and self._global_chain(value):
-            self._mark(value, site, stmt)
+            self._mark(value, site, stmt, methods)
         elif isinstance(value, ast.Subscript | ast.Attribute):
-            self.checks.append(("after", stmt, name))  # (an item or attribute: what it is, when it is read)
+            self.checks.append(("after", stmt, name, methods))  # (an item or attribute: what it is, when read)
         elif isinstance(value, ast.Call):
-            self._call(value, site, stmt, name)
+            self._call(value, site, stmt, name, methods)
         else:
-            self._mark(value, site, stmt)
+            self._mark(value, site, stmt, methods)
 
-    def _call(self, call, site, stmt, name):
-        """The value of `call` (bound to `name` by `stmt`, or an operand itself: no name) is computed with."""
+    def _call(self, call, site, stmt, name, methods):
+        """The value of `call` (bound to `name` by `stmt`, or an operand itself: no name) is computed with (and
+        NumPy calls its `methods` by name)."""
         func = self._callee(call.func)
         args = [*call.args, *(k.value for k in call.keywords)]
         if func is None and isinstance(call.func, ast.Attribute) and ctx().method(call.func.attr) is not None:
             # (`z.max()`, an array's method: z computed with, and its result checked, z may be an object of yours)
-            self._mark(call.func.value, site, stmt)
+            self._mark(call.func.value, site, stmt, methods)
             for a in args:
-                self._mark(a, site, stmt)
+                self._mark(a, site, stmt, methods)
         helper = getattr(func, "__name__", "") if func is not None and ctx().is_runtime_helper(func) else None
-        if isinstance(func, type) and defines_arithmetic(func):
-            self._refuse(site, name if self._users(name) else ast.unparse(call), func)
+        if isinstance(func, type) and (defines_arithmetic(func) or _class_method(func, methods)):
+            self._refuse(site, name if self._users(name) else ast.unparse(call), func, _class_method(func, methods))
         elif helper in _SAME and args:
-            self._mark(args[0], site, stmt)
+            self._mark(args[0], site, stmt, methods)
         elif helper in _READERS or _builtin(func) in _HOLDING or _builtin(func) == "type":  # (`type(o)`: a class,
             # whose metaclass may do arithmetic)
-            self._after(name, stmt, call)  # (what a container holds: when it is read)
+            self._after(name, stmt, call, methods)  # (what a container holds: when it is read)
         elif helper is not None or func is not None and (
                 _builtin(func) not in _STRUCTURAL and (ctx().has_rule(func) or _builtin(func) is not None
                                                        or getattr(func, "__module__", None) == "numpy")):
-            for a in args:
-                self._mark(a, site, stmt)
+            for a in args:  # (`np.sqrt(r)`'s value is what `r.sqrt()` gives, where r is an object)
+                self._mark(a, site, stmt, methods | _called_by_name(func))
         elif _builtin(func) not in _STRUCTURAL:
-            self._after(name, stmt, call)  # (a helper s2s did not expand, a method of an object: when it returns)
+            self._after(name, stmt, call, methods)  # (a helper s2s did not expand, an object's method: its result)
 
-    def _after(self, name, stmt, node):
+    def _after(self, name, stmt, node, methods):
         if name is None:  # (lowered code binds every call it does not compute with to a name)
             self._cannot_check(node)
-        self.checks.append(("after", stmt, name))
+        self.checks.append(("after", stmt, name, methods))
 
-    def _global(self, node, text, obj, site, stmt):
+    def _global(self, node, text, obj, site, stmt, methods):
         """A global or closure value (or a global's attribute, `node`): refused now where it is or holds an object
-        doing arithmetic of its own; a container or object checked again before `stmt` runs (it may change)."""
+        doing arithmetic of its own, or one with a method of `methods`; a container or object checked again before
+        `stmt` runs (it may change)."""
         if obj is ctx().missing:
             return
-        found = arithmetic_object(obj, lambda v: defines_arithmetic(type(v)), limit=10_000)
+        found = arithmetic_object(obj, lambda v: defines_arithmetic(type(v)) or method_called(v, methods) is not None,
+                                  limit=10_000)
         if found is not None:  # (a class whose metaclass does arithmetic too)
-            self._refuse(site, text, type(found))
+            self._refuse(site, text, type(found), method_called(found, methods))
         if isinstance(obj, _PLAIN_VALUES) or type(obj) is np.ndarray and not obj.dtype.hasobject:
             return
         if stmt is not None:
-            self.checks.append(("before", stmt, text if node is None else node))
+            self.checks.append(("before", stmt, text if node is None else node, methods))
 
     def _cannot_check(self, node):
         raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this: it cannot tell what "
                             f"`{ast.unparse(node)}` is, and an object doing arithmetic of its own would be "
                             "differentiated as a number", node, hint="bind it to a name first")
 
-    def _refuse(self, site, name, cls):
-        raise self.pf.error(ctx().unsupported, refusal(name, "is or holds", cls), site, hint=HINT)
+    def _refuse(self, site, name, cls, method=None):
+        raise self.pf.error(ctx().unsupported, refusal(name, "is or holds", cls, method), site,
+                            hint=hint_for(method))
 
     # -- names and callees ------------------------------------------------------------------------------------
     def _callee(self, func):
@@ -362,20 +378,24 @@ class _Flow:
         """`s2s.numbers_or_arrays(value, 'value')` where `self.checks` says: after a binding s2s cannot follow (a
         loop's variable at the start of its body), before a statement that reads a parameter or a global container
         (a while loop's test statements too)."""
-        placed = defaultdict(list)
-        for where, stmt, name in dict.fromkeys((w, s, n if isinstance(n, str) else id(n)) for w, s, n in self.checks):
-            placed[where, id(stmt)].append(name)
-        nodes = {id(n): n for _, _, n in self.checks if not isinstance(n, str)}
+        placed = defaultdict(dict)  # (where, statement) -> {name or node id: the methods to look for}
+        for where, stmt, name, methods in self.checks:
+            key = name if isinstance(name, str) else id(name)
+            found = placed[where, id(stmt)]
+            found[key] = found.get(key, _NONE) | methods
+        nodes = {id(n): n for _, _, n, _ in self.checks if not isinstance(n, str)}
         done = set()
         for block in self._blocks():
             for i in range(len(block) - 1, -1, -1):
                 stmt = block[i]
-                after = [self._check(nodes.get(name, name)) for name in placed.get(("after", id(stmt)), ())]
+                after = [self._check(nodes.get(name, name), methods)
+                         for name, methods in placed.get(("after", id(stmt)), {}).items()]
                 if isinstance(stmt, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith):
                     stmt.body[:0] = after
                 else:
                     block[i + 1:i + 1] = after
-                block[i:i] = [self._check(nodes.get(name, name)) for name in placed.get(("before", id(stmt)), ())]
+                block[i:i] = [self._check(nodes.get(name, name), methods)
+                              for name, methods in placed.get(("before", id(stmt)), {}).items()]
                 done |= {("after", id(stmt)), ("before", id(stmt))}
         missed = [key for key in placed if key not in done]
         if missed:  # (a check s2s could not place is a value it cannot vouch for)
@@ -383,14 +403,16 @@ class _Flow:
                                 "value computed with is no object doing arithmetic of its own", self.tree,
                                 hint="compute with the value in a statement of its own")
 
-    def _check(self, value):
-        """`s2s.numbers_or_arrays(value, 'value')`, at the line of the operand it is checked for (the error it
-        raises is told at that line of yours: the generated code's lines map to yours); a parameter's annotated
-        (specialize drops it by what the parameter is given, where it is never bound again)."""
+    def _check(self, value, methods):
+        """`s2s.numbers_or_arrays(value, 'value')` (`..., ('sqrt',))` where NumPy calls methods of it by name), at
+        the line of the operand it is checked for (the error it raises is told at that line of yours: the
+        generated code's lines map to yours); a parameter's annotated (specialize drops it by what the parameter
+        is given, where it is never bound again)."""
         name = value if isinstance(value, str) else None
         shown = self._shown(name) if name is not None else ast.unparse(value)
         call = ast.Call(func=helper_attr("s2s", "numbers_or_arrays", ctx().runtime.numbers_or_arrays),
-                        args=[load(name) if name is not None else copy.deepcopy(value), ast.Constant(shown)],
+                        args=[load(name) if name is not None else copy.deepcopy(value), ast.Constant(shown),
+                              *([ast.Constant(tuple(sorted(methods)))] if methods else [])],
                         keywords=[])
         if name in self.params:
             annotations.put(call, annotations.ENTRY_CHECK)
@@ -402,12 +424,80 @@ HINT = ("call the method the operator runs as a function of yours (`obj.__mul__(
         "or compute with NumPy directly")
 
 
-def refusal(name: str, verb: str, cls: type) -> str:
-    """The message refusing `name`, which `verb` ("is", "holds") an object of `cls` doing arithmetic of its own (this
-    pass's, and s2s.numbers_or_arrays's when the code runs)."""
+def refusal(name: str, verb: str, cls: type, method: str | None = None) -> str:
+    """The message refusing `name`, which `verb` ("is", "holds") an object of `cls` doing arithmetic of its own, or
+    one whose `method` NumPy calls by name (this pass's, and s2s.numbers_or_arrays's when the code runs)."""
+    if method is not None:
+        return (f"s2s cannot differentiate this: `{name}` {verb} an object of your class {cls.__name__}, whose "
+                f"method `{method}` NumPy calls where it computes with it (`np.{method}(r)` runs `r.{method}()`), "
+                "and s2s differentiates NumPy's functions of numbers and arrays only: its derivative would be "
+                f"NumPy's {method}'s")
     return (f"s2s cannot differentiate this: `{name}` {verb} an object of your class {cls.__name__}, which does "
             "arithmetic of its own (its operator methods), and s2s differentiates arithmetic of numbers and arrays "
             "only: its derivative would be the product's or the sum's")
+
+
+def hint_for(method: str | None) -> str:
+    """The hint of `refusal`'s message."""
+    if method is None:
+        return HINT
+    return (f"call the method yourself (`r.{method}()` for `np.{method}(r)`), where s2s reads its code, or pass "
+            "numbers or arrays")
+
+
+_NONE = frozenset()
+
+
+@functools.cache
+def ufunc_method(ufunc) -> str | None:
+    """The name of the method that `ufunc`'s loop over objects calls on each object, asked of NumPy itself, else None
+    (its loop uses an operator, `np.square`'s `*`, or it has none).
+
+        >>> ufunc_method(np.sqrt), ufunc_method(np.conj), ufunc_method(np.square)
+        ('sqrt', 'conjugate', None)
+    """
+    called = []
+
+    class Probe:
+        def __getattr__(self, name):
+            if not name.startswith("__"):
+                called.append(name)
+            raise AttributeError(name)
+
+    try:
+        with np.errstate(all="ignore"):
+            ufunc(*[Probe()] * ufunc.nin)
+    except Exception:  # (NumPy's TypeError: the probe has no such method)
+        pass
+    return called[0] if called else None
+
+
+def _called_by_name(func) -> frozenset:
+    """{the method NumPy calls on an object that `func` (a ufunc) computes with}, else the empty set."""
+    method = ufunc_method(func) if isinstance(func, np.ufunc) else None
+    return frozenset((method,)) if method else _NONE
+
+
+def method_called(v, methods) -> str | None:
+    """The first of `methods` (names of methods NumPy's functions call, `ufunc_method`) that `v`, an object of a
+    class of yours, has, else None."""
+    if not methods or isinstance(v, _PLAIN_VALUES) or type(v) in _KNOWN_EXACT \
+            or (type(v).__module__ or "").split(".")[0] in _LIBRARIES:
+        return None
+    for method in sorted(methods):
+        try:
+            if hasattr(v, method):
+                return method
+        except Exception:  # (a property raising other than AttributeError: NumPy's call would raise it too)
+            return method
+    return None
+
+
+def _class_method(cls, methods) -> str | None:
+    """`method_called` for objects of `cls`, asked of the class (its methods: an object may gain more)."""
+    if not methods or cls in _KNOWN_EXACT or (cls.__module__ or "").split(".")[0] in _LIBRARIES:
+        return None
+    return next((m for m in sorted(methods) if any(m in vars(k) for k in cls.__mro__[:-1])), None)
 
 
 def arithmetic_object(value, does_arithmetic, limit=None):

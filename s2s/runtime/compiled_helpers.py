@@ -603,15 +603,15 @@ def _some_impl(v):
     return lambda v: v
 
 
-def numbers_or_arrays(value, name):
+def numbers_or_arrays(value, name, methods=()):
     """runtime.numbers_or_arrays inside compiled code: nothing to check, compiled code holds numbers, arrays and
     tuples of them only (an object of a class of yours is refused where compiled code is given one)."""
     raise NotImplementedError("only inside compiled code")
 
 
 @_overload(numbers_or_arrays)
-def _numbers_or_arrays(value, name):
-    return lambda value, name: None
+def _numbers_or_arrays(value, name, methods=()):
+    return lambda value, name, methods=(): None
 
 
 def inplace_check(target, value, op):

@@ -224,14 +224,15 @@ def missing_attribute(message):
     raise AttributeError(message)
 
 
-def numbers_or_arrays(value, name):
+def numbers_or_arrays(value, name, methods=()):
     """Check that `value` (the function's `name`), which the function computes with, is no object of your class
-    doing arithmetic of its own (`__mul__`, `__add__`...: transforms/operator_objects.py), nor a list, tuple or array
+    doing arithmetic of its own (`__mul__`, `__add__`...: transforms/operator_objects.py), nor one with a method of
+    `methods` that NumPy's function of it calls by name (`np.sqrt(r)` runs `r.sqrt()`), nor a list, tuple or array
     of objects holding one (NumPy makes an array of them and calls their methods): s2s would differentiate that
     arithmetic as a product or a sum of numbers. The error is told at the line of yours the check was written for
     (s2s/api.py `_note_user_line`).
 
-        >>> numbers_or_arrays(np.ones(2), "x"), numbers_or_arrays([1.0, 2.0], "L")
+        >>> numbers_or_arrays(np.ones(2), "x"), numbers_or_arrays([1.0, 2.0], "L", ("sqrt",))
         (None, None)
     """
     kind = type(value)
@@ -241,11 +242,13 @@ def numbers_or_arrays(value, name):
             type(v) in _PLAIN_NUMBERS or type(v) is np.ndarray and not v.dtype.hasobject for v in value):
         return  # (a model's list of weights)
     from s2s import argcheck
-    found = argcheck.arithmetic_object(value)
+    found = argcheck.arithmetic_object(value, methods)
     if found is not None:
         from s2s.errors import UnsupportedSyntaxError
-        from s2s.transforms.operator_objects import HINT, refusal
-        raise UnsupportedSyntaxError(refusal(name, "is" if found is value else "holds", type(found)), hint=HINT)
+        from s2s.transforms.operator_objects import hint_for, method_called, refusal
+        method = None if argcheck.does_arithmetic(found) else method_called(found, methods)
+        raise UnsupportedSyntaxError(refusal(name, "is" if found is value else "holds", type(found), method),
+                                     hint=hint_for(method))
 
 
 def star_count(items, count, func_name):
