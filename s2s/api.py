@@ -254,8 +254,10 @@ def _holds_functions(record) -> bool:
 
 
 def _has_own_methods(cls) -> bool:
+    """Whether the record class `cls` has a method of yours, or a property whose getter is yours."""
     from s2s import frontend
     return any(isinstance(v, types.FunctionType) and frontend.is_user_code(v)
+               or type(v) is property and isinstance(v.fget, types.FunctionType) and frontend.is_user_code(v.fget)
                for c in cls.__mro__[:-1] for k, v in vars(c).items() if not k.startswith("__") or k == "__call__")
 
 

@@ -949,7 +949,7 @@ def _callee_records(tree, call_node, callee, record_params) -> tuple:
         >>> _callee_records(tree, tree.body[0].value, call, (("m", "M"), ("m.layers", ("items", "L"))))
         (('self', 'M'), ('self.layers', ('items', 'L')))
     """
-    if not record_params or any(isinstance(a, ast.Starred) for a in call_node.args):
+    if any(isinstance(a, ast.Starred) for a in call_node.args):
         return ()
     stores, values = {}, {}
     for node in walk(tree):
@@ -959,26 +959,31 @@ def _callee_records(tree, call_node, callee, record_params) -> tuple:
             values[node.targets[0].id] = node.value
 
     def given(arg):
+        """(the caller's parameter `arg` is, else None; the record class a `s2s.receiver` check of it names, else
+        None)."""
+        checked = None
         if isinstance(arg, ast.Name) and stores.get(arg.id) == 1 and isinstance(values.get(arg.id), ast.Call):
             arg = values[arg.id]  # (`receiver = s2s.receiver(model, MLP, '__call__')`)
             if not (isinstance(arg.func, ast.Attribute) and arg.func.attr == "receiver"
                     and annotations.is_helper(arg.func.value) and arg.args):
-                return None
+                return None, None
+            checked = annotations.resolved(arg.args[1]) if len(arg.args) > 1 else None
             arg = arg.args[0]
-        return arg.id if isinstance(arg, ast.Name) and arg.id not in stores else None
+        return (arg.id if isinstance(arg, ast.Name) and arg.id not in stores else None), checked
 
     import inspect
     params = [name for name, p in inspect.signature(callee).parameters.items()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]  # (not `*args`: a tuple of what it is given)
     out = []
     for k, arg in enumerate(call_node.args[:len(params)]):
-        caller = given(arg)
-        if caller is None:
-            continue
-        for name, kind in record_params:
-            root, dot, field = name.partition(".")
-            if root == caller:
-                out.append((params[k] + dot + field, kind))
+        caller, checked = given(arg)
+        if caller is not None and any(name.partition(".")[0] == caller for name, _ in record_params):
+            for name, kind in record_params:
+                root, dot, field = name.partition(".")
+                if root == caller:
+                    out.append((params[k] + dot + field, kind))
+        elif checked is not None:  # (a record the caller built, checked to be of its class: `self` of its method)
+            out.append((params[k], checked))
     return tuple(out)
 
 

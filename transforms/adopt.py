@@ -518,12 +518,15 @@ def _self_method_calls(pf, c, method: _MethodCall, found, taken):
     Returns the names written into the copy, or None where the first parameter is bound again in it (its attributes
     may be another object's) or a name written would be one of the copy's own names or a global of its module (the
     copy's reads of that global would be taken for the method)."""
+    from .objects import property_reads
     first = c.params[0] if c.params else None
     if first is None or any(isinstance(n, ast.Name) and n.id == first and not isinstance(n.ctx, ast.Load)
                             for n in walk(c.fdef)):
         return None
-    return _write_method_calls(pf, c.fdef, {first: (method.cls, method.expr.value, False)}, found, taken,
-                               theirs=set(c.obj.__globals__) | c.own | c.free)
+    known = {first: (method.cls, method.expr.value, False)}
+    written = _write_method_calls(pf, c.fdef, known, found, taken, theirs=set(c.obj.__globals__) | c.own | c.free)
+    # (`self.area` of a property: its getter called, the class named as the caller names it)
+    return None if written is None else written | property_reads(pf, c.fdef, known)
 
 
 def _attribute_value(module, expr):

@@ -39,7 +39,7 @@ import types
 from . import annotations, callees
 from .context import ctx, missing
 from .desugar import VALUE_ATTRIBUTES, helper_attr, local_names
-from .walk import fix_locations, parent_map, walk
+from .walk import child_parent_pairs, fix_locations, parent_map, replace_child, walk
 
 # an array's data attributes stay attribute reads: the shape-like ones have no derivative, and the others
 # (x.flat, x.data) are refused where they are differentiated, as before (a record's field of such a name too)
@@ -68,6 +68,7 @@ def rewrite(pf, tree: ast.FunctionDef, alloc=None, record_params=()) -> ast.Func
         _StoredAttributes(pf, tree, alloc).run()
     objects = _Objects(pf, local_names(tree))
     objects.receivers = _known_receivers(pf, tree, objects._resolve, record_params)
+    property_reads(pf, tree, objects.receivers)
     objects.visit(tree)
     # the single-expression local helpers (adopted methods of records among them: `self.W`) are expanded by `lower`,
     # after this pass: their attribute reads of values are read as the caller's own are
@@ -314,6 +315,60 @@ def method_of(cls, method):
     return function if method not in record_fields(cls) and _user_function(function) else None
 
 
+def property_reads(pf, tree, receivers) -> set:
+    """Each read `p.area` in `tree` of a record `p` whose class C s2s knows (`receivers`, `_known_receivers`' name ->
+    (class, an expression of it, whether its type is exactly it)) and whose `area` is a property of yours, written
+    in place as the call of its getter, `C.area.fget(s2s.receiver(p, C, 'area'))`: its code read and
+    differentiated as a function of yours (the receiver checked as a method call's is). Returns the names of the
+    class expressions written.
+
+        d.area + d.r    ->    Disc.area.fget(s2s.receiver(d, Disc, 'area')) + d.r
+    """
+    written = set()
+    for node, parent in list(child_parent_pairs(tree)):
+        if not (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name)
+                and node.value.id in receivers) or isinstance(parent, ast.Call) and parent.func is node:
+            continue  # (`p.area(x)`: a method call, or a property's value called: left as it is)
+        cls, cls_expr, exact = receivers[node.value.id]
+        getter = property_getter(cls, node.attr)
+        if getter is None:
+            continue
+        _refuse_changing_property(pf, node, getter, f"{cls.__name__}.{node.attr}")
+        obj = checked_receiver(node.value, cls, cls_expr, node.attr, exact, node)
+        prop = ast.Attribute(value=copy.deepcopy(cls_expr), attr=node.attr, ctx=ast.Load())
+        callee = ast.copy_location(ast.Attribute(value=prop, attr="fget", ctx=ast.Load()), node)
+        pf.resolve_expr(callee)  # (noted: the code is made again once the getter is another function)
+        replace_child(parent, node, fix_locations(ast.copy_location(ast.Call(func=callee, args=[obj], keywords=[]),
+                                                                     node)))
+        written.add(_root(cls_expr).id)
+    return written
+
+
+def _refuse_changing_property(pf, node, getter, shown):
+    """Refuse the read `node` of a property whose getter changes its object, an argument or something outside (what
+    the function reads of them afterwards would carry no derivative of the change), or cannot be read."""
+    from .desugar import callee_summary
+    summary = callee_summary(getter)
+    if summary is None or summary.updated_params or summary.changes_outside:
+        what = ("cannot be read to show it changes nothing" if summary is None else
+                f"changes {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params
+                else summary.changes_outside)
+        raise pf.error(ctx().unsupported, f"s2s cannot differentiate this read of the property {shown}: its getter "
+                       f"{what}", node, hint="compute the value from the record's fields without changing them")
+
+
+def property_getter(cls, name):
+    """The getter of yours of the property `name` of the record class `cls` (no field; one without a setter or
+    deleter: a store of it raises), else None: `Disc.area.fget` for `area = property(lambda self: 3.14 * self.r ** 2)`
+    of a dataclass `Disc` of yours with a field `r`, None for `r`.
+    """
+    prop = inspect.getattr_static(cls, name, None)
+    if not isinstance(prop, property) or type(prop) is not property or name in record_fields(cls) \
+            or prop.fset is not None or prop.fdel is not None:
+        return None
+    return prop.fget if _user_function(prop.fget) else None
+
+
 def checked_receiver(receiver, cls, cls_expr, method, exact, like, explicit=False):
     """The record a call of `cls.method` is given: `receiver` itself where its type is exactly `cls`, whose instances
     hold no attribute of their own (`__slots__`), else `s2s.receiver(receiver, cls, "method")`, which checks when it
@@ -322,7 +377,9 @@ def checked_receiver(receiver, cls, cls_expr, method, exact, like, explicit=Fals
     obj = copy.deepcopy(receiver)
     if exact and _slotted(cls):
         return obj
-    args = [obj, copy.deepcopy(cls_expr), ast.Constant(method)]
+    named = copy.deepcopy(cls_expr)
+    annotations.put(named, annotations.RESOLVED, cls)  # (the callee's code is made for it: s2s/pipeline.py)
+    args = [obj, named, ast.Constant(method)]
     if explicit and method.startswith("__"):
         args.append(ast.Constant(True))
     return _call("receiver", args, like)

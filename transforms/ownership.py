@@ -2192,11 +2192,20 @@ def _params_of(func) -> list:
 
 def _stores_through_code(cls) -> bool:
     """Whether storing an attribute on an object of `cls` may run code of the class: a `__setattr__` of its own or
-    a data descriptor (a property with a setter)."""
+    a data descriptor (a property with a setter; a read-only property's store raises Python's AttributeError).
+
+        >>> class Box:
+        ...     v = property(lambda self: 1.0)
+        >>> class Kept:
+        ...     v = property(lambda self: 1.0, lambda self, value: None)
+        >>> _stores_through_code(Box), _stores_through_code(Kept)
+        (False, True)
+    """
     if cls.__setattr__ is not object.__setattr__:
         return True
     # (`__dict__`, `__weakref__` and `__slots__`' descriptors store plain attributes)
-    return any(hasattr(value, "__set__") for klass in cls.__mro__[:-1] for value in vars(klass).values()
+    return any(hasattr(value, "__set__") and not (isinstance(value, property) and value.fset is None)
+               for klass in cls.__mro__[:-1] for value in vars(klass).values()
                if not isinstance(value, types.FunctionType | types.GetSetDescriptorType | types.MemberDescriptorType))
 
 

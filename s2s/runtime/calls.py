@@ -600,21 +600,21 @@ def _refuse_at(exc, site, f):
                      line=where.get("line"), hint=exc.hint)
 
 
-_fast = Table("plain callees", 512)  # (id(f), form, number of arguments, keyword names, active) -> (f, entry, wrt)
+_fast = Table("plain callees", 512)  # (id(f), form, the arguments' types, keyword names, active) -> (f, entry, wrt)
 
 
 def _entry_for(f, site, active, args, kwargs, form):
     """(the derivative of the call's wrapper, bound and fresh, the wrapper's arguments). A callee that is
     its own function (no partial or method to take apart) is remembered by identity, so a call in a loop
     skips the planning (the entry is still checked fresh)."""
-    key = (id(f), form, len(args), tuple(kwargs), active)
+    key = (id(f), form, tuple(map(type, args)), tuple(kwargs), active)  # (the types: the code is made for records')
     hit = _fast.find(key)
     if hit is not None and hit[0] is f and hit[1].fresh():
         return hit[1], (*args, *kwargs.values())
     from s2s import api
     wrapper, values, wrt = _plan(f, active, args, kwargs, site)
-    try:
-        entry = api._entry(wrapper, wrt, form)
+    try:  # (records with methods or properties of yours: `self.area` read as a call of its getter)
+        entry = api._entry(wrapper, wrt, form, records=api._record_params(wrapper, values, None, wrt))
         if form == "jvp" and not hasattr(entry.fn, "__s2s_tangent_names__"):
             names = _tangent_names(wrapper, wrt)
             entry.fn.__s2s_tangent_names__ = tuple(names[w] for w in wrt)

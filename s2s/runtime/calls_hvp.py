@@ -131,7 +131,7 @@ def split_vjp_jvp(split, active2, tangents2, *args, **kwargs):
         value_dot = dense_tangent(0.0, value)
 
     def pullback_dot(g, g_dot):
-        gfn = api._entry(callee, tuple(wrt), "flat").fn
+        gfn = api._entry(callee, tuple(wrt), "flat", records=api._record_params(callee, args, kwargs, tuple(wrt))).fn
         seed = next(iter(gfn.__kwdefaults__ or {}), None)
         grads = pullback(g)
         outer, outer_tangents = tuple(active2), tuple(tangents2)
