@@ -964,10 +964,15 @@ def _callee_records(tree, call_node, callee, record_params) -> tuple:
         checked = None
         if isinstance(arg, ast.Name) and stores.get(arg.id) == 1 and isinstance(values.get(arg.id), ast.Call):
             arg = values[arg.id]  # (`receiver = s2s.receiver(model, MLP, '__call__')`)
-            if not (isinstance(arg.func, ast.Attribute) and arg.func.attr == "receiver"
-                    and annotations.is_helper(arg.func.value) and arg.args):
+            helper = arg.func.attr if isinstance(arg.func, ast.Attribute) and annotations.is_helper(arg.func.value) \
+                and len(arg.args) > 1 else None
+            if helper == "record":  # (`d = s2s.record(t, Disc, 'r')`, built here: exactly of that class)
+                from s2s import api
+                made = annotations.resolved(arg.args[1])
+                return None, made if made is not None and api._has_own_methods(made) else None
+            if helper != "receiver":
                 return None, None
-            checked = annotations.resolved(arg.args[1]) if len(arg.args) > 1 else None
+            checked = annotations.resolved(arg.args[1])
             arg = arg.args[0]
         return (arg.id if isinstance(arg, ast.Name) and arg.id not in stores else None), checked
 

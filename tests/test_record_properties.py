@@ -174,3 +174,162 @@ def plain_object(x):
 def test_a_plain_class_with_a_read_only_property_is_refused_for_its_init_not_its_stores():
     with pytest.raises(s2s.NoDerivativeRuleError, match="its __init__ is code s2s does not follow"):
         s2s.grad(plain_object)(X)
+
+
+# (review 255)
+@dataclasses.dataclass
+class Cubed:
+    a: np.ndarray
+
+    @property
+    def cube(self):
+        return self.a ** 3
+
+
+@dataclasses.dataclass
+class Holds:
+    inner: Cubed
+
+
+def held_in_a_field(x):
+    net = Holds(Cubed(x * 1.0))
+    return np.sum(net.inner.cube)
+
+
+def item_of_a_list(x):
+    layers = [Cubed(x * 1.0), Cubed(x * 2.0)]
+    return np.sum(layers[1].cube)
+
+
+@pytest.mark.parametrize("f", [held_in_a_field, item_of_a_list])
+def test_a_property_read_s2s_does_not_rewrite_is_refused_by_every_transform(f):
+    # (forward mode took its getter's tangent once, which a second derivative did not differentiate again: zeros)
+    for transform in (s2s.grad(f), s2s.jacobian(s2s.grad(f)), s2s.jacobian(s2s.jacobian(f)),
+                      lambda x: s2s.jvp(f, (x,), (np.ones(2),))):
+        with pytest.raises(s2s.NoDerivativeRuleError, match=r"\.cube is not one"):
+            transform(np.array([0.5, -0.7]))
+
+
+class Slotted(collections.namedtuple("Slotted", "r")):
+    __slots__ = ()
+
+    @property
+    def area(self):
+        return np.pi * self.r ** 2
+
+    @property
+    def area_squared(self):
+        return self.area ** 2
+
+    def mass(self):
+        return np.sum(self.r ** 2)
+
+    @property
+    def mass_read(self):
+        return self.mass()
+
+
+def slotted_area(x):
+    d = Slotted(x * 1.0)
+    return np.sum(d.area_squared) + d.mass_read
+
+
+def test_a_slotted_record_built_here_has_its_getters_made_for_its_class():
+    x = np.array([0.5, -0.7])
+    want = 4 * np.pi ** 2 * x ** 3 + 2 * x
+    np.testing.assert_allclose(s2s.grad(slotted_area)(x), want, rtol=1e-10)
+    np.testing.assert_allclose(s2s.jacobian(s2s.grad(slotted_area))(x), np.diag(12 * np.pi ** 2 * x ** 2 + 2),
+                               rtol=1e-10)
+    np.testing.assert_allclose(s2s.hessian(slotted_area)(x), np.diag(12 * np.pi ** 2 * x ** 2 + 2), rtol=1e-10)
+
+
+@dataclasses.dataclass
+class Drawn:
+    a: np.ndarray
+
+    @property
+    def noisy(self):
+        return self.a ** 2 * np.random.normal()
+
+
+def drawn(x):
+    r = Drawn(x * 1.0)
+    return np.sum(r.noisy)
+
+
+def test_a_getter_that_draws_is_refused_where_the_function_is_evaluated_per_direction():
+    for transform in (s2s.hessian, s2s.hvp, lambda f: s2s.jacobian(s2s.grad(f))):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="reads the property noisy, whose getter"):
+            args = (X[:2],) if transform is not s2s.hvp else (X[:2], np.ones(2))
+            transform(drawn)(*args)
+
+
+class Logged(property):
+    """(a property whose stores run code of its own: `__set__` writes into the array it is given)"""
+
+    def __set__(self, obj, value):
+        obj.__dict__["v"] = value
+        obj.target[:] = value
+
+
+class Stores:
+    v = Logged(lambda self: self.__dict__["v"])
+
+    def __init__(self, target, v):
+        self.target = target
+        self.v = v
+
+
+def stores_into_an_argument(x):
+    a = np.zeros(2)
+    Stores(a, x ** 2)
+    return np.sum(a * x)
+
+
+def test_a_property_subclass_with_its_own_store_still_counts_as_code_run_on_stores():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"Stores\("):
+        s2s.grad(stores_into_an_argument)(X[:2])
+
+
+@dataclasses.dataclass
+class Scored:
+    a: np.ndarray
+
+    def log_prob(self, v):
+        return np.sum(-0.5 * v ** 2)
+
+    @property
+    def score(self):
+        return self.log_prob(self.a)
+
+
+def scored(x):
+    s = Scored(x * 2.0)
+    return s.score
+
+
+def test_a_getter_calling_a_method_of_its_record_is_differentiated():
+    np.testing.assert_allclose(s2s.grad(scored)(X), -4.0 * X, rtol=1e-12)
+
+
+@dataclasses.dataclass
+class Falls:
+    a: np.ndarray
+
+    @property
+    def p(self):
+        raise AttributeError("not available")
+
+    def __getattr__(self, name):
+        return self.a ** 3
+
+
+def falls_back(x):
+    g = Falls(x * 1.0)
+    return np.sum(g.p)
+
+
+def test_a_getter_whose_attribute_error_falls_back_to_getattr_is_refused():
+    assert np.isclose(falls_back(X), np.sum(X ** 3))
+    with pytest.raises(s2s.NoDerivativeRuleError, match=r"\.p is not one"):
+        s2s.grad(falls_back)(X)

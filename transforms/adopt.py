@@ -512,6 +512,9 @@ def _record_method_calls(pf, tree, seen, record_params, found) -> None:
                         found, seen)
 
 
+_ABSENT = object()
+
+
 def _self_method_calls(pf, c, method: _MethodCall, found, taken):
     """`_write_method_calls` of the copy of the method `c` (of `method.cls`) on its first parameter (`self.forward(x)`
     in `__call__`), so that those methods may be adopted too (the copy is adopted only where they are: `_adopt`).
@@ -525,8 +528,15 @@ def _self_method_calls(pf, c, method: _MethodCall, found, taken):
         return None
     known = {first: (method.cls, method.expr.value, False)}
     written = _write_method_calls(pf, c.fdef, known, found, taken, theirs=set(c.obj.__globals__) | c.own | c.free)
-    # (`self.area` of a property: its getter called, the class named as the caller names it)
-    return None if written is None else written | property_reads(pf, c.fdef, known)
+    if written is None:
+        return None
+    # (`self.area` of a property: its getter called, the class named as the caller names it, a name the copy must
+    # not mean another thing by)
+    named = property_reads(pf, c.fdef, known)
+    if any(n in c.own or n in c.obj.__globals__ and c.obj.__globals__[n] is not pf.globals.get(n, _ABSENT)
+           for n in named):
+        return None
+    return written | named
 
 
 def _attribute_value(module, expr):

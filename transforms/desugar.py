@@ -1017,12 +1017,14 @@ def _first_made_here(tree):
 
 
 def _owner_class(func):
-    """The class of module level whose function `func` is (`Model.loss`), else None."""
+    """The class of module level whose function `func` is (`Model.loss`, the getter of a property `Model.area`),
+    else None."""
     owner, _, name = (getattr(func, "__qualname__", "") or "").partition(".")
     cls = getattr(func, "__globals__", {}).get(owner)
     if not name or "." in name or not isinstance(cls, type):
         return None
-    return cls if inspect.getattr_static(cls, name, None) is func else None
+    found = inspect.getattr_static(cls, name, None)
+    return cls if found is func or type(found) is property and found.fget is func else None
 
 
 # NumPy's functions that make an array of what they are given: their rules take a list as it is (a list's

@@ -233,11 +233,56 @@ def first_effect(func, _active=(), bindings: dict | None = None):
     found = impure_calls(pf, tree, local, _active + (code,), bindings or {}, _local_sources(tree, local - params))
     if found:
         return pf, found[0].node, found[0].reason
+    for node, cls, getter in _property_reads(pf, tree, local, bindings or {}):
+        own = next(iter(inspect.signature(getter).parameters), None)
+        receiver = _instance_without_init(cls)  # (its methods and properties, which the getter reads, are named)
+        inner = first_effect(getter, _active + (code,),
+                             bindings={own: receiver} if own is not None and receiver is not _MISSING else None)
+        if inner is not None and not (_LENIENT.get() and inner[0] is None):
+            return pf, node, f"reads the property {node.attr}, whose getter {inner[2]}"
     if _LENIENT.get():  # calls of function values are left out: so is taking a value whose calls would be seen
         held = _held_effect(pf, tree, local, bindings or {}, _active + (code,))
         if held is not None:
             return pf, *held
     return None
+
+
+def _property_reads(pf, tree, local, bindings) -> list:
+    """(node, class, getter) for the reads `v.area` in `tree` of a property of yours (its getter runs there, as a call
+    would) on a value of a class s2s can name: one an argument or global is of (or a record's field holds), or one
+    the function constructs."""
+    classes = []
+    for node in walk(tree):
+        value = _static_value(pf, node, local, bindings) if isinstance(node, ast.Name) else _MISSING
+        if value is not _MISSING:
+            classes.append(type(value))
+            fields = getattr(value, "__dict__", None)
+            held = fields.values() if type(fields) is dict else value if isinstance(value, tuple) else ()
+            classes += [type(v) for v in list(held)[:100]]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute):
+            made = _static_value(pf, node.func, local, bindings)
+            if isinstance(made, type):
+                classes.append(made)
+    found = []
+    for node in walk(tree):
+        if not isinstance(node, ast.Attribute) or not isinstance(node.ctx, ast.Load):
+            continue
+        for cls in dict.fromkeys(classes):
+            prop = inspect.getattr_static(cls, node.attr, None)
+            if type(prop) is property and inspect.isfunction(prop.fget) and ctx().user_code(prop.fget):
+                found.append((node, cls, prop.fget))
+    return found
+
+
+def _instance_without_init(cls):
+    """An object of the record class `cls` made without running its code (its fields None), for reading what its
+    methods do; else _MISSING."""
+    try:
+        if issubclass(cls, tuple):
+            return tuple.__new__(cls, (None,) * len(getattr(cls, "_fields", ())))
+        return object.__new__(cls)
+    except Exception:  # noqa: BLE001 - a class that cannot be made so: its methods are not named
+        return _MISSING
 
 
 def _module_iterator(pf, tree, local):

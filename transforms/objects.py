@@ -298,6 +298,7 @@ class _Objects(ast.NodeTransformer):
                                 f"{len(node.args)}", node)
         names = fields[:len(node.args)] + [k.arg for k in node.keywords]
         values = ast.Tuple(elts=list(node.args) + [k.value for k in node.keywords], ctx=ast.Load())
+        annotations.put(node.func, annotations.RESOLVED, cls)  # (a callee given it has its code made for it)
         return _call("record", [values, node.func, *_names(names)], node)
 
 
@@ -363,8 +364,8 @@ def property_getter(cls, name):
     of a dataclass `Disc` of yours with a field `r`, None for `r`.
     """
     prop = inspect.getattr_static(cls, name, None)
-    if not isinstance(prop, property) or type(prop) is not property or name in record_fields(cls) \
-            or prop.fset is not None or prop.fdel is not None:
+    if type(prop) is not property or name in record_fields(cls) or prop.fset is not None or prop.fdel is not None \
+            or inspect.getattr_static(cls, "__getattr__", None) is not None:  # (a getter's AttributeError goes there)
         return None
     return prop.fget if _user_function(prop.fget) else None
 

@@ -2204,7 +2204,7 @@ def _stores_through_code(cls) -> bool:
     if cls.__setattr__ is not object.__setattr__:
         return True
     # (`__dict__`, `__weakref__` and `__slots__`' descriptors store plain attributes)
-    return any(hasattr(value, "__set__") and not (isinstance(value, property) and value.fset is None)
+    return any(hasattr(value, "__set__") and not (type(value) is property and value.fset is None)
                for klass in cls.__mro__[:-1] for value in vars(klass).values()
                if not isinstance(value, types.FunctionType | types.GetSetDescriptorType | types.MemberDescriptorType))
 

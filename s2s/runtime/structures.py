@@ -158,29 +158,6 @@ def _check_is_field(obj, name):
                  f"(def {name}(p): ...) that s2s reads")
 
 
-def property_getter(obj, name):
-    """The getter of yours of the read-only property `name` of the record `obj`'s class (no field of it; Python's
-    own attribute lookup), else None: a tangent of the read is the getter's tangent (`field_tangent`; the
-    reverse mode reads it as a call of the getter where the code is made, transforms/objects.py `property_reads`).
-
-        >>> import collections
-        >>> class Disc(collections.namedtuple("Disc", "r")):
-        ...     area = property(lambda self: 3.0 * self.r ** 2)
-        >>> Disc.area.fget.__module__ = "__main__"  # (a getter of yours: this one is made inside s2s's own module)
-        >>> property_getter(Disc(1.0), "area") is Disc.area.fget, property_getter(Disc(1.0), "r")
-        (True, None)
-    """
-    import inspect
-    cls = type(obj)
-    prop = inspect.getattr_static(cls, name, None)
-    if type(prop) is not property or prop.fset is not None or prop.fdel is not None or name in field_names(obj) \
-            or not isinstance(prop.fget, types.FunctionType) \
-            or cls.__getattribute__ not in (object.__getattribute__, tuple.__getattribute__):
-        return None
-    from s2s.frontend import is_user_code
-    return prop.fget if is_user_code(prop.fget) else None
-
-
 def read_as_stored(cls, name) -> bool:
     """Whether `obj.name` of an instance of the record class `cls` reads the value its field holds: the first class
     of its MRO that defines `name` holds namedtuple's getter of the item or a `__slots__` member, or (a dataclass's
@@ -322,21 +299,15 @@ def field_grad(g, obj, names):
 
 
 def field_tangent(t, obj, names):
-    """Tangent of `field(obj, *names)` from the tangent `t` of `obj`; of a read-only property of yours, its getter's
-    (`property_getter`), computed where the property is read."""
+    """Tangent of `field(obj, *names)` from the tangent `t` of `obj`."""
     for n in names:
         if is_zero(t):
             return ZERO
         if not is_record(obj):
             _refuse(obj, f"s2s cannot give a tangent for its attribute .{n}")
         check_fields(obj)
-        getter = property_getter(obj, n)
-        if getter is not None:
-            from s2s.runtime.calls import call_jvp
-            t = call_jvp(getter, None, (0,), (t,), obj)[1]
-        else:
-            _check_is_field(obj, n)
-            t = _by_name(t, obj).get(n, ZERO)
+        _check_is_field(obj, n)
+        t = _by_name(t, obj).get(n, ZERO)
         obj = getattr(obj, n)
     if is_zero(t) and isinstance(obj, np.ndarray) and obj.ndim:
         # (a field the direction does not move, read where its tangent meets an operation that needs its shape:
