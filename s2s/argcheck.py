@@ -402,26 +402,18 @@ def does_arithmetic(v) -> bool:
     return known[1]
 
 
-def arithmetic_object(value, methods=()):
-    """The first object doing arithmetic of its own (`does_arithmetic`), or with a method of `methods` that NumPy
-    calls by name (`np.sqrt(r)` runs `r.sqrt()`), that `value` is or holds as NumPy reads it
+def arithmetic_object(value):
+    """The first object doing arithmetic of its own (`does_arithmetic`) that `value` is or holds as NumPy reads it
     (transforms/operator_objects.py `arithmetic_object`), else None.
 
         >>> class Cube:
         ...     def __rmul__(self, v): return v ** 3
-        >>> class Root:
-        ...     def sqrt(self): return Cube()
-        >>> Cube.__module__ = Root.__module__ = "__main__"
+        >>> Cube.__module__ = "__main__"  # (a class of yours: this one is made inside s2s's own module)
         >>> type(arithmetic_object([1.0, (2.0, Cube())])).__name__, arithmetic_object(np.ones(2))
         ('Cube', None)
-        >>> arithmetic_object(Root()), type(arithmetic_object(Root(), ("sqrt",))).__name__
-        (None, 'Root')
     """
     from s2s.transforms.operator_objects import arithmetic_object as walk_for
-    from s2s.transforms.operator_objects import method_called
-    if not methods:
-        return walk_for(value, does_arithmetic)
-    return walk_for(value, lambda v: does_arithmetic(v) or method_called(v, methods) is not None)
+    return walk_for(value, does_arithmetic)
 
 
 def redefining(v) -> str | None:

@@ -1,12 +1,17 @@
-"""Objects whose methods NumPy's functions call by name (review 253's last): `np.sqrt(r)` of an object runs
-`r.sqrt()`, whatever that computes, where s2s differentiated it by the square root's rule. Refused wherever such an
-object reaches such a function (transforms/operator_objects.py `ufunc_method`, s2s.numbers_or_arrays), and only
-there: a class with methods named `log` or `exp` whose objects meet no `np.log` is differentiated as before."""
+"""Objects whose methods NumPy's functions call by name (review 253's last, review 254): `np.sqrt(r)` of an object
+runs `r.sqrt()`, `np.sum(p)` of a value that is no array runs `p.sum()`, whatever they compute, where s2s
+differentiated them by the function's rule. Refused wherever such an object reaches such a function
+(transforms/operator_objects.py `numpy_methods`, `method_object`; s2s.numbers_or_arrays), and only there: a class
+with methods named `log` or `exp` whose objects meet no `np.log`, or that NumPy converts to numbers, is
+differentiated as before."""
+
+import dataclasses
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 from helpers_fd import fd_grad
-from s2s.transforms.operator_objects import ufunc_method
+from s2s.transforms.operator_objects import numpy_methods
 
 import s2s
 
@@ -142,7 +147,7 @@ def test_an_object_whose_method_numpy_calls_is_refused(f, rest, method, transfor
 
 def test_the_refusal_names_the_line_and_the_method():
     with pytest.raises(s2s.UnsupportedSyntaxError, match=r"`r` is an object of your class Root, whose method `sqrt` "
-                       r"NumPy calls") as caught:
+                       r"NumPy's function calls by name") as caught:
         s2s.grad(as_parameter)(X, Root())
     assert "np.sqrt(r) * x" in caught.value.line and "r.sqrt()" in caught.value.hint
 
@@ -191,7 +196,169 @@ def test_a_model_with_methods_named_like_numpys_functions_is_differentiated():
 
 
 def test_numpy_is_asked_which_method_each_function_calls():
-    assert (ufunc_method(np.sqrt), ufunc_method(np.exp), ufunc_method(np.conj)) == ("sqrt", "exp", "conjugate")
-    assert ufunc_method(np.arctan2) == "arctan2"
+    assert numpy_methods(np.sqrt) == {"sqrt"} and numpy_methods(np.exp) == {"exp"}
+    assert numpy_methods(np.conj) == {"conjugate"} and numpy_methods(np.arctan2) == {"arctan2"}
+    assert numpy_methods(np.sum) == {".sum"} and numpy_methods(np.round) == {".round", "rint"}
+    assert numpy_methods(np.real) == {".real"} and numpy_methods(np.vecdot) == {"conjugate"}
     # (these go through operators or compare: the object's operator methods are checked for them)
-    assert ufunc_method(np.square) is None and ufunc_method(np.negative) is None and ufunc_method(np.add) is None
+    assert not numpy_methods(np.square) and not numpy_methods(np.negative) and not numpy_methods(np.add)
+
+
+# (review 254)
+class Delegates:
+    """(NumPy hands a value that is no array to its own method: `np.sum(d)` runs `d.sum()`)"""
+
+    def sum(self, *args, **kwargs):
+        return Cube()
+
+    def round(self, *args, **kwargs):
+        return Cube()
+
+    def max(self, *args, **kwargs):
+        return Cube()
+
+    @property
+    def real(self):
+        return Cube()
+
+
+class Pair(NamedTuple):
+    a: float
+    b: float
+
+    def sum(self, axis=None, dtype=None, out=None, **kwargs):
+        return self.a ** 2 + self.b ** 2
+
+
+@dataclasses.dataclass
+class Batch:
+    a: float
+    b: float
+
+    def sum(self, axis=None, dtype=None, out=None, **kwargs):
+        return self.a ** 2 + self.b ** 2
+
+
+class Angle(float):
+    def arctan2(self, other):
+        return other ** 3
+
+
+class Rounds:
+    def rint(self):
+        return Cube()
+
+
+class Conjugated:
+    def conjugate(self):
+        return Cube()
+
+
+def summed(x, d):
+    return np.sum(np.sum(d) * x)
+
+
+def rounded(x, d):
+    return np.sum(np.round(d) * x)
+
+
+def largest(x, d):
+    return np.sum(np.max(d) * x)
+
+
+def real_part(x, d):
+    return np.sum(np.real(d) * x)
+
+
+def pair_built_here(x):
+    return np.sum(Pair(x[0], x[1])) + np.sum(x)
+
+
+def batch_built_here(x):
+    return np.sum(Batch(x[0], x[1])) + np.sum(x)
+
+
+def angles_built_here(x):
+    a = np.array([Angle(1.0)] * 3, dtype=object)
+    return np.sum(np.arctan2(a, x))
+
+
+def angles_given(x, a):
+    return np.sum(np.arctan2(a, x))
+
+
+def rounded_objects(x, objs):
+    return np.sum(np.round(objs) * x)
+
+
+def vector_dot(x, objs):
+    return np.sum(np.vecdot(objs, np.ones(3)) * x)
+
+
+def plain_dot(x, objs):
+    return np.sum(np.vdot(objs, np.ones(3)) * x)
+
+
+OBJECTS = np.array([Rounds(), Rounds(), Rounds()], dtype=object)
+DELEGATED = [(summed, (Delegates(),), "sum"), (rounded, (Delegates(),), "round"), (largest, (Delegates(),), "max"),
+             (real_part, (Delegates(),), "real"), (pair_built_here, (), "sum"), (batch_built_here, (), "sum"),
+             (angles_built_here, (), "arctan2"), (angles_given, (np.array([Angle(1.0)] * 3, dtype=object),), "arctan2"),
+             (rounded_objects, (OBJECTS,), "rint"),
+             (vector_dot, (np.array([Conjugated()] * 3, dtype=object),), "conjugate"),
+             (plain_dot, (np.array([Conjugated()] * 3, dtype=object),), "conjugate")]
+
+
+@pytest.mark.parametrize("transform", ["grad", "jvp", "vjp", "jacfwd"])
+@pytest.mark.parametrize("f, rest, method", DELEGATED, ids=[f"{f.__name__}-{i}" for i, (f, _, _) in enumerate(DELEGATED)])
+def test_a_method_numpy_calls_on_the_value_or_its_objects_is_refused(f, rest, method, transform):
+    run = {"grad": lambda: s2s.grad(f)(X, *rest), "jvp": lambda: s2s.jvp(lambda x: f(x, *rest), (X,), (np.ones(3),)),
+           "vjp": lambda: s2s.vjp(f, X, *rest)[1](1.0), "jacfwd": lambda: s2s.jacfwd(lambda x: f(x, *rest))(X)}
+    with pytest.raises((s2s.UnsupportedSyntaxError, s2s.NoDerivativeRuleError),
+                       match=f"whose method `{method}`|made an adjoint of a (Pair|Batch)|constructs a Angle"):
+        run[transform]()
+
+
+class NamedExp(NamedTuple):
+    a: float
+    b: float
+
+    def exp(self):
+        return Cube()
+
+
+class Meters(np.ndarray):
+    pass
+
+
+class Vector(list):
+    def sqrt(self):
+        return Cube()
+
+
+class Wrapped:
+    def __init__(self, v):
+        self.v = np.asarray(v, dtype=float)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.v
+
+    def exp(self):
+        return Cube()
+
+
+def exp_of(x, v):
+    return np.sum(np.exp(v) * x[:2])
+
+
+def conj_of(x, v):
+    return np.sum(np.conj(v) * x[:2])
+
+
+def sqrt_of(x, v):
+    return np.sum(np.sqrt(v) * x[:2])
+
+
+@pytest.mark.parametrize("f, value", [(exp_of, NamedExp(0.5, 1.5)), (conj_of, np.array([1.0, 2.0]).view(Meters)),
+                                      (sqrt_of, Vector([4.0, 9.0])), (exp_of, Wrapped([0.5, 1.5]))])
+def test_a_value_numpy_converts_to_numbers_is_differentiated_whatever_its_methods(f, value):
+    np.testing.assert_allclose(s2s.grad(f)(X, value), fd_grad(f, (X, value)), rtol=1e-6, atol=1e-8)

@@ -15,9 +15,11 @@ choice, list displays and the arguments of functions with rules, to where it com
 * a value read from a list, a dict or an object (`c = objs[k]`, `s2s.field(m, 'op')`, a loop's variable), a
   helper's result s2s did not expand, a method's: checked after the statement that binds it.
 
-A value that reaches one of NumPy's functions whose loop over objects calls each object's method by name
-(`np.sqrt(r)` runs `r.sqrt()`, `ufunc_method`) is checked for that method too, and only there: a class with a
-method `log` of its own is no concern where its objects meet no `np.log`.
+NumPy calls some methods of objects by name, and s2s would differentiate what they compute by the function's rule:
+a ufunc's loop over objects calls each object's method (`np.sqrt(r)` runs `r.sqrt()`), and many of its functions
+hand a value that is no array to its own method (`np.sum(p)` runs `p.sum()`, `np.round(p)` `p.round()`). A value
+that reaches such a function is checked for those methods too (`numpy_methods`, asked of NumPy), and only there: a
+class with a method `log` of its own is no concern where its objects meet no `np.log`.
 
 The checks are dropped where the code is made for numbers and arrays there (transforms/specialize.py
 `drop_plain_operand_checks`). An object of such a class whose fields alone are read (a dataclass of parameters with
@@ -38,6 +40,7 @@ import ast
 import copy
 import functools
 import types
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -183,7 +186,7 @@ class _Flow:
                     elif isinstance(node, ast.Call):
                         func = self._callee(node.func)
                         if self._computes(func):
-                            methods = _called_by_name(func)
+                            methods = numpy_methods(func)
                             operands += [(a, node, stmt, methods)
                                          for a in (*node.args, *(k.value for k in node.keywords))]
                         if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
@@ -235,10 +238,10 @@ class _Flow:
             self._mark(node.value, site, stmt, methods)
         elif isinstance(node, ast.List | ast.Tuple | ast.Set):
             for item in node.elts:  # (a list used as a value: NumPy makes an array of what it holds)
-                self._mark(item, site, stmt, methods)
+                self._mark(item, site, stmt, _elements(methods))
         elif isinstance(node, ast.Dict):
             for item in node.values:
-                self._mark(item, site, stmt, methods)
+                self._mark(item, site, stmt, _elements(methods))
         elif isinstance(node, ast.IfExp):
             self._mark(node.body, site, stmt, methods)
             self._mark(node.orelse, site, stmt, methods)
@@ -264,6 +267,10 @@ class _Flow:
             self._global(None, name, self.pf.resolve(name), site, stmt, methods)
 
     def _binding(self, name, value, stmt, site, methods):
+        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add | ast.Mult) and _elements(methods):
+            for operand in (value.left, value.right):  # (`[a] * 3`, `xs + [a]`: lists holding what they hold)
+                self._mark(operand, site, stmt, _elements(methods))
+            return
         if value is None or isinstance(value, ast.Lambda | ast.ListComp | ast.DictComp | ast.SetComp
                                        | ast.GeneratorExp | ast.Await | ast.Yield | ast.YieldFrom):
             self.checks.append(("after", stmt, name, methods))
@@ -282,13 +289,17 @@ class _Flow:
         func = self._callee(call.func)
         args = [*call.args, *(k.value for k in call.keywords)]
         if func is None and isinstance(call.func, ast.Attribute) and ctx().method(call.func.attr) is not None:
-            # (`z.max()`, an array's method: z computed with, and its result checked, z may be an object of yours)
-            self._mark(call.func.value, site, stmt, methods)
+            # (`z.max()`, an array's method: z computed with, and its result checked, z may be an object of yours,
+            # whose own `max` runs)
+            self._mark(call.func.value, site, stmt, _elements(methods) | {"." + call.func.attr})
             for a in args:
-                self._mark(a, site, stmt, methods)
+                self._mark(a, site, stmt, _elements(methods))
         helper = getattr(func, "__name__", "") if func is not None and ctx().is_runtime_helper(func) else None
-        if isinstance(func, type) and (defines_arithmetic(func) or _class_method(func, methods)):
-            self._refuse(site, name if self._users(name) else ast.unparse(call), func, _class_method(func, methods))
+        made = annotations.resolved(call.args[1]) if helper == "record" and len(call.args) > 1 else func
+        if isinstance(made, type) and (defines_arithmetic(made) or _class_method(made, methods)):
+            # (`s2s.record(t, Pair, 'a', 'b')`: a record built here, `np.sum(p)` running `p.sum()`)
+            shown = name if self._users(name) else f"{made.__name__}(...)" if made is not func else ast.unparse(call)
+            self._refuse(site, shown, made, _class_method(made, methods))
         elif helper in _SAME and args:
             self._mark(args[0], site, stmt, methods)
         elif helper in _READERS or _builtin(func) in _HOLDING or _builtin(func) == "type":  # (`type(o)`: a class,
@@ -298,7 +309,7 @@ class _Flow:
                 _builtin(func) not in _STRUCTURAL and (ctx().has_rule(func) or _builtin(func) is not None
                                                        or getattr(func, "__module__", None) == "numpy")):
             for a in args:  # (`np.sqrt(r)`'s value is what `r.sqrt()` gives, where r is an object)
-                self._mark(a, site, stmt, methods | _called_by_name(func))
+                self._mark(a, site, stmt, _elements(methods) | numpy_methods(func))
         elif _builtin(func) not in _STRUCTURAL:
             self._after(name, stmt, call, methods)  # (a helper s2s did not expand, an object's method: its result)
 
@@ -313,10 +324,12 @@ class _Flow:
         `stmt` runs (it may change)."""
         if obj is ctx().missing:
             return
-        found = arithmetic_object(obj, lambda v: defines_arithmetic(type(v)) or method_called(v, methods) is not None,
-                                  limit=10_000)
+        found = arithmetic_object(obj, lambda v: defines_arithmetic(type(v)), limit=10_000)
         if found is not None:  # (a class whose metaclass does arithmetic too)
-            self._refuse(site, text, type(found), method_called(found, methods))
+            self._refuse(site, text, type(found))
+        called = method_object(obj, methods)
+        if called is not None:
+            self._refuse(site, text, type(called[0]), called[1])
         if isinstance(obj, _PLAIN_VALUES) or type(obj) is np.ndarray and not obj.dtype.hasobject:
             return
         if stmt is not None:
@@ -429,9 +442,9 @@ def refusal(name: str, verb: str, cls: type, method: str | None = None) -> str:
     one whose `method` NumPy calls by name (this pass's, and s2s.numbers_or_arrays's when the code runs)."""
     if method is not None:
         return (f"s2s cannot differentiate this: `{name}` {verb} an object of your class {cls.__name__}, whose "
-                f"method `{method}` NumPy calls where it computes with it (`np.{method}(r)` runs `r.{method}()`), "
-                "and s2s differentiates NumPy's functions of numbers and arrays only: its derivative would be "
-                f"NumPy's {method}'s")
+                f"method `{method}` NumPy's function calls by name where it computes with it (as `np.sqrt(r)` runs "
+                "`r.sqrt()` and `np.sum(p)` runs `p.sum()`), and s2s differentiates NumPy's functions of numbers "
+                "and arrays only: its derivative would be the function's, not the method's")
     return (f"s2s cannot differentiate this: `{name}` {verb} an object of your class {cls.__name__}, which does "
             "arithmetic of its own (its operator methods), and s2s differentiates arithmetic of numbers and arrays "
             "only: its derivative would be the product's or the sum's")
@@ -441,63 +454,137 @@ def hint_for(method: str | None) -> str:
     """The hint of `refusal`'s message."""
     if method is None:
         return HINT
-    return (f"call the method yourself (`r.{method}()` for `np.{method}(r)`), where s2s reads its code, or pass "
-            "numbers or arrays")
+    return (f"call the method yourself (`r.{method}()`), where s2s reads its code, or pass numbers or arrays")
 
 
 _NONE = frozenset()
 
 
 @functools.cache
-def ufunc_method(ufunc) -> str | None:
-    """The name of the method that `ufunc`'s loop over objects calls on each object, asked of NumPy itself, else None
-    (its loop uses an operator, `np.square`'s `*`, or it has none).
+def numpy_methods(func) -> frozenset:
+    """The methods NumPy's `func` calls by name on what it is given, asked of NumPy itself: `"name"` on each object
+    of an array of objects (a ufunc's loop: `np.sqrt` calls `sqrt`), `".name"` on a value that is no array
+    (`np.sum(p)` runs `p.sum()`, `np.real(p)` reads `p.real`). Empty for a function not NumPy's.
 
-        >>> ufunc_method(np.sqrt), ufunc_method(np.conj), ufunc_method(np.square)
-        ('sqrt', 'conjugate', None)
+        >>> sorted(numpy_methods(np.sqrt)), sorted(numpy_methods(np.sum)), sorted(numpy_methods(np.conj))
+        (['sqrt'], ['.sum'], ['conjugate'])
+        >>> sorted(numpy_methods(np.square)), sorted(numpy_methods(np.round)), sorted(numpy_methods(np.real))
+        ([], ['.round', 'rint'], ['.real'])
     """
-    called = []
+    if not isinstance(func, np.ufunc) and not (callable(func) and (getattr(func, "__module__", None) or "")
+                                                .split(".")[0] == "numpy"):
+        return _NONE
+    called = set()
 
-    class Probe:
+    class Element:
         def __getattr__(self, name):
             if not name.startswith("__"):
-                called.append(name)
+                called.add(name)
             raise AttributeError(name)
 
-    try:
-        with np.errstate(all="ignore"):
-            ufunc(*[Probe()] * ufunc.nin)
-    except Exception:  # (NumPy's TypeError: the probe has no such method)
-        pass
-    return called[0] if called else None
+    class Given(Element):  # (a sequence of numbers, which NumPy converts unless it hands it to its own method)
+        def __getattr__(self, name):
+            if not name.startswith("__") and name not in _METADATA:
+                called.add("." + name)
+            raise AttributeError(name)
+
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, k):
+            if not -2 <= k < 2:
+                raise IndexError(k)
+            return 0.5
+
+    def objects():
+        items = np.empty((2, 2), dtype=object)
+        for k in np.ndindex(2, 2):
+            items[k] = Element()
+        return items
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for count in range(1, 4):  # (the first arguments: NumPy's functions take one to three arrays)
+            for given in ([Given() for _ in range(count)], [objects() for _ in range(count)]):
+                try:
+                    func(*given)
+                except Exception:  # (NumPy's TypeError: the probe has no such method, or the call wants others)
+                    pass
+    return frozenset(called)
 
 
-def _called_by_name(func) -> frozenset:
-    """{the method NumPy calls on an object that `func` (a ufunc) computes with}, else the empty set."""
-    method = ufunc_method(func) if isinstance(func, np.ufunc) else None
-    return frozenset((method,)) if method else _NONE
+# what NumPy reads of a value to know how to convert it, not what it computes: `p.dtype`
+_METADATA = frozenset(("dtype", "shape", "ndim", "size"))
 
 
-def method_called(v, methods) -> str | None:
-    """The first of `methods` (names of methods NumPy's functions call, `ufunc_method`) that `v`, an object of a
-    class of yours, has, else None."""
-    if not methods or isinstance(v, _PLAIN_VALUES) or type(v) in _KNOWN_EXACT \
-            or (type(v).__module__ or "").split(".")[0] in _LIBRARIES:
+def _elements(methods) -> frozenset:
+    """Of `methods`, those called on the objects a value holds (not on the value handed to a function itself)."""
+    return frozenset(m for m in methods if not m.startswith(".")) if methods else _NONE
+
+
+def method_object(value, methods):
+    """(the object, the method) where NumPy's function, handed `value`, would call one of `methods`
+    (`numpy_methods`) of an object of a class of yours: `".sum"` of `value` itself where it is no array, `"sqrt"`
+    of an object NumPy keeps as one in the array it makes of `value` (of any class of yours, a subclass of float
+    too); else None.
+
+        >>> class Root:
+        ...     def sqrt(self): return 2.0
+        >>> Root.__module__ = "__main__"
+        >>> method_object([Root(), Root()], frozenset({"sqrt"}))[1], method_object([4.0], frozenset({"sqrt"}))
+        ('sqrt', None)
+    """
+    if not methods or type(value) in _PLAIN_NUMBERS:
         return None
-    for method in sorted(methods):
+    kind = type(value)
+    for method in sorted(m for m in methods if m.startswith(".")):
+        if kind is not np.ndarray and _users_class(kind) and _has(value, method[1:]):
+            return value, method[1:]
+    elements = sorted(m for m in methods if not m.startswith("."))
+    if not elements:
+        return None
+    if kind is np.ndarray:
+        held = value if value.dtype.hasobject else None
+    else:
         try:
-            if hasattr(v, method):
-                return method
-        except Exception:  # (a property raising other than AttributeError: NumPy's call would raise it too)
-            return method
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                held = np.asarray(value)  # (as NumPy makes it: numbers, or the objects it keeps)
+        except Exception:  # (NumPy's function raises there too)
+            return None
+        held = held if held.dtype.hasobject else None
+    if held is None:
+        return None
+    for item in held.ravel()[:100_000].tolist() if held.ndim else [held.item()]:
+        if type(item) not in _PLAIN_NUMBERS and _users_class(type(item)):
+            for method in elements:
+                if _has(item, method):
+                    return item, method
     return None
 
 
+_PLAIN_NUMBERS = frozenset((int, float, complex, bool, type(None), str, bytes, np.float64, np.float32, np.float16,
+                            np.int64, np.int32, np.complex128, np.bool_))
+
+
+def _users_class(cls) -> bool:
+    return cls not in _KNOWN_EXACT and (cls.__module__ or "").split(".")[0] not in _LIBRARIES
+
+
+def _has(obj, name) -> bool:
+    try:
+        return hasattr(obj, name)
+    except Exception:  # (a property raising other than AttributeError: NumPy's call would raise it too)
+        return True
+
+
 def _class_method(cls, methods) -> str | None:
-    """`method_called` for objects of `cls`, asked of the class (its methods: an object may gain more)."""
-    if not methods or cls in _KNOWN_EXACT or (cls.__module__ or "").split(".")[0] in _LIBRARIES:
+    """The first of `methods` (`numpy_methods`) that objects of `cls`, a class of yours, have as a method of their
+    class (an object may gain more: checked when the code runs)."""
+    if not methods or not _users_class(cls):
         return None
-    return next((m for m in sorted(methods) if any(m in vars(k) for k in cls.__mro__[:-1])), None)
+    return next((m.lstrip(".") for m in sorted(methods) if any(m.lstrip(".") in vars(k) for k in cls.__mro__[:-1])),
+                None)
 
 
 def arithmetic_object(value, does_arithmetic, limit=None):

@@ -227,8 +227,9 @@ def missing_attribute(message):
 def numbers_or_arrays(value, name, methods=()):
     """Check that `value` (the function's `name`), which the function computes with, is no object of your class
     doing arithmetic of its own (`__mul__`, `__add__`...: transforms/operator_objects.py), nor one with a method of
-    `methods` that NumPy's function of it calls by name (`np.sqrt(r)` runs `r.sqrt()`), nor a list, tuple or array
-    of objects holding one (NumPy makes an array of them and calls their methods): s2s would differentiate that
+    `methods` that NumPy's function of it calls by name (`"sqrt"`: `np.sqrt(r)` runs `r.sqrt()` of each object;
+    `".sum"`: `np.sum(p)` runs `p.sum()`, operator_objects.numpy_methods), nor a list, tuple or array of objects
+    holding one (NumPy makes an array of them and calls their methods): s2s would differentiate that
     arithmetic as a product or a sum of numbers. The error is told at the line of yours the check was written for
     (s2s/api.py `_note_user_line`).
 
@@ -242,11 +243,13 @@ def numbers_or_arrays(value, name, methods=()):
             type(v) in _PLAIN_NUMBERS or type(v) is np.ndarray and not v.dtype.hasobject for v in value):
         return  # (a model's list of weights)
     from s2s import argcheck
-    found = argcheck.arithmetic_object(value, methods)
+    found, method = argcheck.arithmetic_object(value), None
+    if found is None and methods:
+        from s2s.transforms.operator_objects import method_object
+        found, method = method_object(value, methods) or (None, None)
     if found is not None:
         from s2s.errors import UnsupportedSyntaxError
-        from s2s.transforms.operator_objects import hint_for, method_called, refusal
-        method = None if argcheck.does_arithmetic(found) else method_called(found, methods)
+        from s2s.transforms.operator_objects import hint_for, refusal
         raise UnsupportedSyntaxError(refusal(name, "is" if found is value else "holds", type(found), method),
                                      hint=hint_for(method))
 
