@@ -290,8 +290,8 @@ class _Flow:
         args = [*call.args, *(k.value for k in call.keywords)]
         if func is None and isinstance(call.func, ast.Attribute) and ctx().method(call.func.attr) is not None:
             # (`z.max()`, an array's method: z computed with, and its result checked, z may be an object of yours,
-            # whose own `max` runs)
-            self._mark(call.func.value, site, stmt, _elements(methods) | {"." + call.func.attr})
+            # whose own `max` s2s calls as Python would, s2s/runtime/calls.py)
+            self._mark(call.func.value, site, stmt, methods)
             for a in args:
                 self._mark(a, site, stmt, _elements(methods))
         helper = getattr(func, "__name__", "") if func is not None and ctx().is_runtime_helper(func) else None

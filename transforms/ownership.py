@@ -956,6 +956,9 @@ class _Analysis:
             if self.owner is not None and isinstance(func.value, ast.Name) and func.value.id == self.params[0]:
                 # (`self.m(...)`: own_method_changes reads it through the class, or the caller through the object)
                 return _DEFER if self.object_decides(func) else set()
+            held = self.globally_held_method(func)
+            if held is not None:
+                return held
             sites = env.get(func.value.id, ()) if isinstance(func.value, ast.Name) else ()
             if sites and all(site in self.instances for site in sites):  # a local object of your class
                 return self.class_method_keys(sites, func.attr)
@@ -976,6 +979,44 @@ class _Analysis:
         if self.instance is not None and path[0] == self.params[0]:
             return callees.changed_keys(callees.follow(self.instance, path[1]), self.reader)
         return _DEFER
+
+    def globally_held_method(self, func):
+        """What `layer.forward(...)` may change where `layer` is a local bound once, to a global's item or attribute
+        (`layer = LAYERS[0]`, `enc = NET.encoder`) or by a loop over a global list or tuple (`for layer in LAYERS:`):
+        the keys of the method of each object it holds, read as `LAYERS[0].forward(...)` is; else None."""
+        if not isinstance(func.value, ast.Name) or func.value.id not in self.locals or func.value.id in self.params:
+            return None
+        name = func.value.id
+        stores = [n for n in walk(self.tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+                  and n.id == name]
+        if len(stores) != 1:
+            return None
+        binding = next((s for s in walk(self.tree) if isinstance(s, ast.Assign | ast.For) and
+                        (s.targets[0] if isinstance(s, ast.Assign) and len(s.targets) == 1 else getattr(s, "target", None))
+                        is stores[0]), None)
+        if binding is None:
+            return None
+        value = binding.value if isinstance(binding, ast.Assign) else binding.iter
+        if _root(value) is None or _root(value) in self.locals:
+            return None
+        if isinstance(binding, ast.Assign):
+            reads = [ast.Attribute(value=value, attr=func.attr, ctx=ast.Load())]
+        else:
+            items = self.resolve_call(value)
+            if type(items) not in (list, tuple) or len(items) > 100:
+                return None
+            reads = [ast.Attribute(value=ast.Subscript(value=value, slice=ast.Constant(k), ctx=ast.Load()),
+                                   attr=func.attr, ctx=ast.Load()) for k in range(len(items))]
+        keys = set()
+        for read in reads:
+            held = self.resolve_call(read)
+            if held is _UNKNOWN:
+                return None
+            found = callees.changed_keys(held, self.reader)
+            if found is callees.ALL:
+                return found
+            keys |= found
+        return keys
 
     def method_object(self, func, call):
         """The global object `call` passes first to `func` where `func` is a function of that object's class
