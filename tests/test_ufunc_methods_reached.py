@@ -362,3 +362,12 @@ def sqrt_of(x, v):
                                       (sqrt_of, Vector([4.0, 9.0])), (exp_of, Wrapped([0.5, 1.5]))])
 def test_a_value_numpy_converts_to_numbers_is_differentiated_whatever_its_methods(f, value):
     np.testing.assert_allclose(s2s.grad(f)(X, value), fd_grad(f, (X, value)), rtol=1e-6, atol=1e-8)
+
+
+def test_numpy_is_not_asked_about_its_random_draws_or_its_objects_methods():
+    np.random.seed(3)
+    before = np.random.get_state()[1].copy()
+    rng = np.random.default_rng(5)
+    state = rng.bit_generator.state
+    assert not numpy_methods(np.random.normal) and not numpy_methods(rng.normal)
+    assert np.array_equal(np.random.get_state()[1], before) and rng.bit_generator.state == state

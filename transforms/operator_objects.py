@@ -308,8 +308,9 @@ class _Flow:
         elif helper is not None or func is not None and (
                 _builtin(func) not in _STRUCTURAL and (ctx().has_rule(func) or _builtin(func) is not None
                                                        or getattr(func, "__module__", None) == "numpy")):
+            asked = numpy_methods(func) if func is not None and ctx().has_rule(func) else _NONE
             for a in args:  # (`np.sqrt(r)`'s value is what `r.sqrt()` gives, where r is an object)
-                self._mark(a, site, stmt, _elements(methods) | numpy_methods(func))
+                self._mark(a, site, stmt, _elements(methods) | asked)
         elif _builtin(func) not in _STRUCTURAL:
             self._after(name, stmt, call, methods)  # (a helper s2s did not expand, an object's method: its result)
 
@@ -460,20 +461,29 @@ def hint_for(method: str | None) -> str:
 _NONE = frozenset()
 
 
-@functools.cache
 def numpy_methods(func) -> frozenset:
     """The methods NumPy's `func` calls by name on what it is given, asked of NumPy itself: `"name"` on each object
     of an array of objects (a ufunc's loop: `np.sqrt` calls `sqrt`), `".name"` on a value that is no array
-    (`np.sum(p)` runs `p.sum()`, `np.real(p)` reads `p.real`). Empty for a function not NumPy's.
+    (`np.sum(p)` runs `p.sum()`, `np.real(p)` reads `p.real`). Empty for a function not NumPy's, and for its
+    random draws and methods of its objects (asking would draw: `np.random.normal`, `rng.normal`).
 
         >>> sorted(numpy_methods(np.sqrt)), sorted(numpy_methods(np.sum)), sorted(numpy_methods(np.conj))
         (['sqrt'], ['.sum'], ['conjugate'])
         >>> sorted(numpy_methods(np.square)), sorted(numpy_methods(np.round)), sorted(numpy_methods(np.real))
         ([], ['.round', 'rint'], ['.real'])
     """
-    if not isinstance(func, np.ufunc) and not (callable(func) and (getattr(func, "__module__", None) or "")
-                                                .split(".")[0] == "numpy"):
+    module = getattr(func, "__module__", None) or ""
+    if not isinstance(func, np.ufunc) and (module.split(".")[0] != "numpy" or module.startswith("numpy.random")
+                                           or getattr(func, "__self__", None) is not None or not callable(func)):
         return _NONE
+    try:
+        return _asked(func)
+    except TypeError:  # (a function that cannot be a key: asked each time)
+        return _asked.__wrapped__(func)
+
+
+@functools.cache
+def _asked(func) -> frozenset:
     called = set()
 
     class Element:
