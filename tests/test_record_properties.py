@@ -333,3 +333,38 @@ def test_a_getter_whose_attribute_error_falls_back_to_getattr_is_refused():
     assert np.isclose(falls_back(X), np.sum(X ** 3))
     with pytest.raises(s2s.NoDerivativeRuleError, match=r"\.p is not one"):
         s2s.grad(falls_back)(X)
+
+
+@dataclasses.dataclass
+class Squared:
+    a: np.ndarray
+
+    @property
+    def p(self):
+        return self.a ** 2
+
+
+@dataclasses.dataclass
+class Cubes(Squared):
+    @property
+    def p(self):
+        return self.a ** 3
+
+
+def over_layers(layers, x):
+    t = 0.0
+    for layer in layers:
+        t = t + np.sum(layer.p * x)
+    return t
+
+
+def calls_what_it_is_given(x, layers, fn):
+    return fn(layers, x)
+
+
+def test_a_function_value_given_lists_of_records_of_two_classes_has_code_for_each():
+    # (its code was kept by the arguments' types, `list` for both: the second class's call was refused)
+    x, a = np.array([0.5, -0.7]), np.array([0.3, 0.9])
+    grad = s2s.grad(calls_what_it_is_given)
+    np.testing.assert_allclose(grad(x, [Cubes(a)], over_layers), a ** 3, rtol=1e-12)
+    np.testing.assert_allclose(grad(x, [Squared(a)], over_layers), a ** 2, rtol=1e-12)

@@ -600,14 +600,18 @@ def _refuse_at(exc, site, f):
                      line=where.get("line"), hint=exc.hint)
 
 
-_fast = Table("plain callees", 512)  # (id(f), form, the arguments' types, keyword names, active) -> (f, entry, wrt)
+_fast = Table("plain callees", 512)  # (id(f), form, the arguments' types (and their lists' first items'), keyword
+# names, active) -> (f, entry, wrt)
 
 
 def _entry_for(f, site, active, args, kwargs, form):
     """(the derivative of the call's wrapper, bound and fresh, the wrapper's arguments). A callee that is
     its own function (no partial or method to take apart) is remembered by identity, so a call in a loop
     skips the planning (the entry is still checked fresh)."""
-    key = (id(f), form, tuple(map(type, args)), tuple(kwargs), active)  # (the types: the code is made for records')
+    kinds = tuple(map(type, args))  # (the code is made for the records it is given, and the lists of them)
+    if list in kinds or tuple in kinds:
+        kinds += tuple(type(a[0]) for a in args if type(a) in (list, tuple) and a)
+    key = (id(f), form, kinds, tuple(kwargs), active)
     hit = _fast.find(key)
     if hit is not None and hit[0] is f and hit[1].fresh():
         return hit[1], (*args, *kwargs.values())
