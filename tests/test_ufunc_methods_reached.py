@@ -371,3 +371,103 @@ def test_numpy_is_not_asked_about_its_random_draws_or_its_objects_methods():
     state = rng.bit_generator.state
     assert not numpy_methods(np.random.normal) and not numpy_methods(rng.normal)
     assert np.array_equal(np.random.get_state()[1], before) and rng.bit_generator.state == state
+
+
+# (review 257)
+R_GLOBAL = np.array([4.0, 9.0, 1.0])
+
+
+def of_a_global_array(x):
+    return np.sum(np.sqrt(R_GLOBAL) * x)
+
+
+@pytest.mark.parametrize("transform", ["jvp", "jacfwd", "vjp", "grad"])
+def test_a_global_array_rebound_to_objects_after_a_first_call_is_refused(transform, monkeypatch):
+    run = {"jvp": lambda: s2s.jvp(of_a_global_array, (X,), (np.ones(3),)),
+           "jacfwd": lambda: s2s.jacfwd(of_a_global_array)(X), "vjp": lambda: s2s.vjp(of_a_global_array, X)[1](1.0),
+           "grad": lambda: s2s.grad(of_a_global_array)(X)}
+    run[transform]()  # (made for the numbers the global held)
+    monkeypatch.setattr(__import__(__name__), "R_GLOBAL", np.array([Root()] * 3, dtype=object))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="`R_GLOBAL` (is or )?holds an object of your class Root"):
+        run[transform]()
+
+
+@dataclasses.dataclass
+class Sized:
+    w: float
+
+    @property
+    def size(self):
+        return 3.0 * self.w
+
+
+@dataclasses.dataclass
+class Converted:
+    w: float
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray([self.w ** 3])
+
+
+@dataclasses.dataclass
+class Floated:
+    w: float
+
+    def __float__(self):
+        return float(self.w ** 3)
+
+
+def size_of(x):
+    return np.size(Sized(x[0])) * x[1]
+
+
+def converted(x):
+    return np.sum(np.exp(Converted(x[0]))) + x[1]
+
+
+def floated(x):
+    return np.float64(Floated(x[0])) * x[1]
+
+
+@pytest.mark.parametrize("f", [size_of, converted, floated])
+def test_a_record_built_here_that_numpy_reads_through_code_of_yours_is_refused(f):
+    x = np.array([0.3, 0.7])
+    for transform in (s2s.grad(f), s2s.jacfwd(f), lambda v: s2s.jvp(f, (v,), (np.array([1.0, 0.0]),))):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="whose method `(size|__array__|__float__)`"):
+            transform(x)
+
+
+class PlainArray(np.ndarray):
+    pass
+
+
+class Tagged(float):
+    pass
+
+
+class Triple(NamedTuple):
+    a: float
+    b: float
+    c: float
+
+    def exp(self):
+        return Cube()
+
+
+def sum_of(x, m):
+    return np.sum(m * x)
+
+
+def real_of(x, t):
+    return np.sum(np.real(t) * x)
+
+
+def triple_built_here(x):
+    return np.sum(np.exp(Triple(x[0], x[1], x[2])))
+
+
+def test_methods_inherited_from_numpys_or_pythons_types_and_converted_tuples_are_not_refused():
+    m = np.array([1.0, 2.0, 3.0]).view(PlainArray)
+    np.testing.assert_allclose(s2s.grad(sum_of)(X, m), [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(s2s.grad(real_of)(X, Tagged(2.0)), [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(s2s.jvp(triple_built_here, (X,), (np.ones(3),))[1], np.sum(np.exp(X)), rtol=1e-12)

@@ -296,10 +296,12 @@ class _Flow:
                 self._mark(a, site, stmt, _elements(methods))
         helper = getattr(func, "__name__", "") if func is not None and ctx().is_runtime_helper(func) else None
         made = annotations.resolved(call.args[1]) if helper == "record" and len(call.args) > 1 else func
-        if isinstance(made, type) and (defines_arithmetic(made) or _class_method(made, methods)):
-            # (`s2s.record(t, Pair, 'a', 'b')`: a record built here, `np.sum(p)` running `p.sum()`)
+        if isinstance(made, type) and (defines_arithmetic(made) or _class_method(made, methods)
+                                       or _conversion(made)):
+            # (`s2s.record(t, Pair, 'a', 'b')`: a record built here, `np.sum(p)` running `p.sum()`, `np.exp(a)`
+            # converting it by its `__array__`: its derivative is not its fields', review 257)
             shown = name if self._users(name) else f"{made.__name__}(...)" if made is not func else ast.unparse(call)
-            self._refuse(site, shown, made, _class_method(made, methods))
+            self._refuse(site, shown, made, _class_method(made, methods) or _conversion(made))
         elif helper in _SAME and args:
             self._mark(args[0], site, stmt, methods)
         elif helper in _READERS or _builtin(func) in _HOLDING or _builtin(func) == "type":  # (`type(o)`: a class,
@@ -331,8 +333,9 @@ class _Flow:
         called = method_object(obj, methods)
         if called is not None:
             self._refuse(site, text, type(called[0]), called[1])
-        if isinstance(obj, _PLAIN_VALUES) or type(obj) is np.ndarray and not obj.dtype.hasobject:
-            return
+        if isinstance(obj, _PLAIN_VALUES) or node is not None and type(obj) is np.ndarray and not obj.dtype.hasobject:
+            return  # (a global name holding an array is checked too: rebound to an array of objects, code made for
+            # the numbers it held would run on, review 257)
         if stmt is not None:
             self.checks.append(("before", stmt, text if node is None else node, methods))
 
@@ -524,7 +527,7 @@ def _asked(func) -> frozenset:
 
 
 # what NumPy reads of a value to know how to convert it, not what it computes: `p.dtype`
-_METADATA = frozenset(("dtype", "shape", "ndim", "size"))
+_METADATA = frozenset(("dtype",))
 
 
 def _elements(methods) -> frozenset:
@@ -577,11 +580,37 @@ _PLAIN_NUMBERS = frozenset((int, float, complex, bool, type(None), str, bytes, n
                             np.int64, np.int32, np.complex128, np.bool_))
 
 
+def _conversion(cls) -> str | None:
+    """The method of yours by which NumPy or Python converts an object of `cls` to numbers (`__array__`,
+    `__float__`, the sequence protocol of a class that is no tuple or list), else None: what it computes is no
+    field of the object, whose derivative s2s would take for it."""
+    if not _users_class(cls):
+        return None
+    hooks = ["__array__", "__array_interface__", "__array_struct__", "__float__", "__int__", "__index__",
+             "__complex__"]
+    if not issubclass(cls, tuple | list):
+        hooks += ["__len__", "__getitem__", "__iter__"]
+    for klass in cls.__mro__[:-1]:
+        if _users_class(klass):
+            found = next((h for h in hooks if h in vars(klass)), None)
+            if found is not None:
+                return found
+    return None
+
+
 def _users_class(cls) -> bool:
     return cls not in _KNOWN_EXACT and (cls.__module__ or "").split(".")[0] not in _LIBRARIES
 
 
 def _has(obj, name) -> bool:
+    """Whether `obj` has an attribute `name` of yours: its own, its class's (not one it inherits from NumPy's or
+    Python's types: `ndarray.sum` of a subclass that defines none), or one its `__getattr__` gives."""
+    own = getattr(obj, "__dict__", None)
+    if type(own) is dict and name in own:
+        return True
+    for klass in type(obj).__mro__:
+        if name in vars(klass):
+            return _users_class(klass)
     try:
         return hasattr(obj, name)
     except Exception:  # (a property raising other than AttributeError: NumPy's call would raise it too)
@@ -593,8 +622,10 @@ def _class_method(cls, methods) -> str | None:
     class (an object may gain more: checked when the code runs)."""
     if not methods or not _users_class(cls):
         return None
-    return next((m.lstrip(".") for m in sorted(methods) if any(m.lstrip(".") in vars(k) for k in cls.__mro__[:-1])),
-                None)
+    if issubclass(cls, tuple | list):  # (NumPy converts it to numbers: only its own methods are called)
+        methods = [m for m in methods if m.startswith(".")]
+    return next((m.lstrip(".") for m in sorted(methods)
+                 if any(m.lstrip(".") in vars(k) and _users_class(k) for k in cls.__mro__[:-1])), None)
 
 
 def arithmetic_object(value, does_arithmetic, limit=None):
