@@ -471,3 +471,23 @@ def test_methods_inherited_from_numpys_or_pythons_types_and_converted_tuples_are
     np.testing.assert_allclose(s2s.grad(sum_of)(X, m), [1.0, 2.0, 3.0])
     np.testing.assert_allclose(s2s.grad(real_of)(X, Tagged(2.0)), [2.0, 2.0, 2.0])
     np.testing.assert_allclose(s2s.jvp(triple_built_here, (X,), (np.ones(3),))[1], np.sum(np.exp(X)), rtol=1e-12)
+
+
+# (review 258)
+class Later(NamedTuple):
+    a: float
+    b: float
+
+
+def later_summed(x):
+    p = Later(x[0], x[1])
+    return np.sum(p)
+
+
+def test_a_record_class_that_gains_a_method_numpy_calls_after_the_code_is_made_is_refused(monkeypatch):
+    x = np.array([0.7, 1.3])
+    assert s2s.jvp(later_summed, (x,), (np.array([1.0, 0.0]),))[1] == 1.0
+    monkeypatch.setattr(Later, "sum", lambda self, *args, **kwargs: self.a ** 2 + self.b ** 2, raising=False)
+    for transform in (lambda: s2s.jvp(later_summed, (x,), (np.array([1.0, 0.0]),)), lambda: s2s.jacfwd(later_summed)(x)):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="`p` is an object of your class Later, whose method `sum`"):
+            transform()

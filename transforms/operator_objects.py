@@ -302,6 +302,11 @@ class _Flow:
             # converting it by its `__array__`: its derivative is not its fields', review 257)
             shown = name if self._users(name) else f"{made.__name__}(...)" if made is not func else ast.unparse(call)
             self._refuse(site, shown, made, _class_method(made, methods) or _conversion(made))
+        elif helper == "record" and methods and name is not None:
+            # (a record built here: its class may gain such a method after the code is made, review 258)
+            self._after(name, stmt, call, methods)
+            for a in args[:1]:
+                self._mark(a, site, stmt, _elements(methods))
         elif helper in _SAME and args:
             self._mark(args[0], site, stmt, methods)
         elif helper in _READERS or _builtin(func) in _HOLDING or _builtin(func) == "type":  # (`type(o)`: a class,
