@@ -183,17 +183,9 @@ class _Objects(ast.NodeTransformer):
 
     def _refuse_changing_method(self, node, function, shown, reads, hint, instance=None):
         """Refuse the call `node` of the method `function` where its summary says it changes its object, an argument
-        or something outside, or cannot be read."""
-        from .desugar import callee_summary
-        summary = callee_summary(function, instance=instance)
-        if summary is not None and summary.deferred:
-            # (its calls of what its object holds, `for l in self.layers: x = l(x)`: the method is differentiated,
-            # and each such call is checked where it runs, s2s.call_vjp)
-            summary = callees.settle(summary, lambda entry: set())
-        if summary is None or summary.updated_params or summary.changes_outside:
-            what = ("cannot be read to show it changes nothing" if summary is None else
-                    f"changes {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params
-                    else summary.changes_outside)
+        or something outside, or cannot be read (`_changes`)."""
+        what = _changes(function, instance)
+        if what is not None:
             raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this call of the method {shown}: it "
                                 f"{what}, and what the rest of the function reads of {reads} carry no derivative",
                                 node, hint=hint)
@@ -348,14 +340,26 @@ def property_reads(pf, tree, receivers) -> set:
 def _refuse_changing_property(pf, node, getter, shown):
     """Refuse the read `node` of a property whose getter changes its object, an argument or something outside (what
     the function reads of them afterwards would carry no derivative of the change), or cannot be read."""
-    from .desugar import callee_summary
-    summary = callee_summary(getter)
-    if summary is None or summary.updated_params or summary.changes_outside:
-        what = ("cannot be read to show it changes nothing" if summary is None else
-                f"changes {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params
-                else summary.changes_outside)
+    what = _changes(getter)
+    if what is not None:
         raise pf.error(ctx().unsupported, f"s2s cannot differentiate this read of the property {shown}: its getter "
                        f"{what}", node, hint="compute the value from the record's fields without changing them")
+
+
+def _changes(function, instance=None) -> str | None:
+    """What the method `function` (of `instance`, where given) changes by its summary, said as "changes W in
+    place", or that its summary cannot be read; None where it changes nothing."""
+    from .desugar import callee_summary
+    summary = callee_summary(function, instance=instance)
+    if summary is not None and summary.deferred:
+        # (its calls of what its object holds, `for l in self.layers: x = l(x)`: the method is differentiated,
+        # and each such call is checked where it runs, s2s.call_vjp)
+        summary = callees.settle(summary, lambda entry: set())
+    if summary is None:
+        return "cannot be read to show it changes nothing"
+    if summary.updated_params:
+        return f"changes {', '.join(sorted(summary.updated_params))} in place"
+    return summary.changes_outside or None
 
 
 def property_getter(cls, name):

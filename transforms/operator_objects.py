@@ -88,7 +88,7 @@ def defines_arithmetic(cls, user_code=None) -> bool:
     an operator method of the user's code (`user_code(function)`, the run's context's by default; a library's
     classes, SciPy's sparse matrices, have rules or are refused by s2s/argcheck.py). A method behind a decorator
     (`functools.lru_cache`, `partialmethod`, one of `functools.wraps`) is read through it."""
-    if not isinstance(cls, type) or cls in _KNOWN_EXACT or (cls.__module__ or "").split(".")[0] in _LIBRARIES:
+    if not isinstance(cls, type) or not _users_class(cls):
         return False  # (a subclass of yours of float, list or np.ndarray that defines `__mul__` does its own)
     user_code = user_code or _user_code
     for klass in cls.__mro__[:-1]:
@@ -552,9 +552,9 @@ def method_object(value, methods):
         >>> method_object([Root(), Root()], frozenset({"sqrt"}))[1], method_object([4.0], frozenset({"sqrt"}))
         ('sqrt', None)
     """
-    if not methods or type(value) in _PLAIN_NUMBERS:
-        return None
     kind = type(value)
+    if not methods or kind in _HOLD_NOTHING or isinstance(value, np.generic):
+        return None
     for method in sorted(m for m in methods if m.startswith(".")):
         if kind is not np.ndarray and _users_class(kind) and _has(value, method[1:]):
             return value, method[1:]
@@ -574,15 +574,11 @@ def method_object(value, methods):
     if held is None:
         return None
     for item in held.ravel()[:100_000].tolist() if held.ndim else [held.item()]:
-        if type(item) not in _PLAIN_NUMBERS and _users_class(type(item)):
+        if _users_class(type(item)):
             for method in elements:
                 if _has(item, method):
                     return item, method
     return None
-
-
-_PLAIN_NUMBERS = frozenset((int, float, complex, bool, type(None), str, bytes, np.float64, np.float32, np.float16,
-                            np.int64, np.int32, np.complex128, np.bool_))
 
 
 def _conversion(cls) -> str | None:
@@ -595,16 +591,17 @@ def _conversion(cls) -> str | None:
              "__complex__"]
     if not issubclass(cls, tuple | list):
         hooks += ["__len__", "__getitem__", "__iter__"]
-    for klass in cls.__mro__[:-1]:
-        if _users_class(klass):
-            found = next((h for h in hooks if h in vars(klass)), None)
-            if found is not None:
-                return found
-    return None
+    return next((h for h in hooks if _users_define(cls, h)), None)
 
 
 def _users_class(cls) -> bool:
+    """Whether `cls` is a class of yours: not a number, array or Python sequence, nor a library's (`_LIBRARIES`)."""
     return cls not in _KNOWN_EXACT and (cls.__module__ or "").split(".")[0] not in _LIBRARIES
+
+
+def _users_define(cls, name) -> bool:
+    """Whether a class of yours among `cls`'s defines `name`."""
+    return any(name in vars(k) and _users_class(k) for k in cls.__mro__[:-1])
 
 
 def _has(obj, name) -> bool:
@@ -629,8 +626,7 @@ def _class_method(cls, methods) -> str | None:
         return None
     if issubclass(cls, tuple | list):  # (NumPy converts it to numbers: only its own methods are called)
         methods = [m for m in methods if m.startswith(".")]
-    return next((m.lstrip(".") for m in sorted(methods)
-                 if any(m.lstrip(".") in vars(k) and _users_class(k) for k in cls.__mro__[:-1])), None)
+    return next((m.lstrip(".") for m in sorted(methods) if _users_define(cls, m.lstrip("."))), None)
 
 
 def arithmetic_object(value, does_arithmetic, limit=None):
